@@ -1,0 +1,204 @@
+// Package engine is Tabularium's write path over tessera
+// (github.com/transparency-dev/tessera): it opens a log on a storage driver, signs
+// its checkpoints (c2sp.org/tlog-checkpoint), batches and sequences entries,
+// deduplicates them (antispam), pushes back under overload and lets callers wait
+// until a published checkpoint covers their entry.
+//
+// The appending contract: Add returns an index only once tessera has durably
+// assigned it; an acknowledged entry survives a crash at that index.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/transparency-dev/tessera"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// ErrPushback means the log is overloaded and the entry was not accepted. The
+// caller must retry later; over HTTP it becomes 503 with a Retry-After header.
+var ErrPushback = errors.New("log is overloaded, retry later")
+
+// ErrClosed is returned by Add after Close has begun.
+var ErrClosed = errors.New("log is closed")
+
+// ErrTooLarge is returned by Add for an entry over MaxEntrySize.
+var ErrTooLarge = errors.New("entry too large")
+
+// MaxEntrySize is the largest entry a log accepts: c2sp.org/tlog-tiles encodes entry
+// lengths in entry bundles as 16-bit big-endian integers.
+const MaxEntrySize = 1<<16 - 1
+
+// Options tune the write path. The zero value of each field selects its default.
+type Options struct {
+	// BatchMaxSize and BatchMaxAge bound how many entries, and for how long, are
+	// gathered before they are sequenced together.
+	BatchMaxSize uint
+	BatchMaxAge  time.Duration
+	// CheckpointInterval is how often a new checkpoint is published when the tree
+	// has grown; RepublishInterval how often one is re-signed when it has not.
+	CheckpointInterval time.Duration
+	RepublishInterval  time.Duration
+	// PushbackMaxOutstanding is the number of sequenced but not yet integrated
+	// entries beyond which Add returns ErrPushback.
+	PushbackMaxOutstanding uint
+	// NoAntispam disables deduplication of identical entries.
+	NoAntispam bool
+	// WitnessPolicy, if set, is a c2sp.org/tlog-policy text: checkpoints are
+	// published only once cosigned by a quorum of its witnesses.
+	WitnessPolicy []byte
+	// WitnessTimeout bounds one round of requests to the witnesses.
+	WitnessTimeout time.Duration
+	// AwaitPoll is how often waiters for publication poll the checkpoint.
+	AwaitPoll time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if o.BatchMaxSize == 0 {
+		o.BatchMaxSize = 1024
+	}
+	def(&o.BatchMaxAge, 50*time.Millisecond)
+	def(&o.CheckpointInterval, time.Second)
+	def(&o.RepublishInterval, time.Minute)
+	def(&o.WitnessTimeout, 5*time.Second)
+	def(&o.AwaitPoll, 100*time.Millisecond)
+	if o.PushbackMaxOutstanding == 0 {
+		o.PushbackMaxOutstanding = tessera.DefaultPushbackMaxOutstanding
+	}
+	return o
+}
+
+// Index is the outcome of a successful Add.
+type Index struct {
+	Index uint64
+	// Dup is true when an identical entry was already in the log at Index.
+	Dup bool
+}
+
+// Log is one open tessera log. Its methods are safe for concurrent use.
+type Log struct {
+	origin   string
+	vkey     string
+	reader   tessera.LogReader
+	add      tessera.AddFn
+	awaiter  *tessera.PublicationAwaiter
+	shutdown func(context.Context) error
+	cancel   context.CancelFunc
+	logger   *slog.Logger
+
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// Origin returns the log's checkpoint origin line.
+func (l *Log) Origin() string { return l.origin }
+
+// VerifierKey returns the signed-note verifier key of the log's checkpoints.
+func (l *Log) VerifierKey() string { return l.vkey }
+
+// Reader returns tessera's reader of the log's published resources.
+func (l *Log) Reader() tessera.LogReader { return l.reader }
+
+// Add appends data and returns its index once tessera has durably assigned it.
+// It returns ErrPushback when the log is overloaded, ErrTooLarge for an entry over
+// MaxEntrySize, and ErrClosed once Close has begun.
+func (l *Log) Add(ctx context.Context, data []byte) (Index, error) {
+	if len(data) > MaxEntrySize {
+		return Index{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return Index{}, ErrClosed
+	}
+	l.inflight.Add(1)
+	l.mu.RUnlock()
+	defer l.inflight.Done()
+
+	idx, err := l.add(ctx, tessera.NewEntry(data))()
+	if errors.Is(err, tessera.ErrPushback) {
+		return Index{}, fmt.Errorf("%w: %v", ErrPushback, err)
+	}
+	if err != nil {
+		return Index{}, fmt.Errorf("append to %s: %w", l.origin, err)
+	}
+	return Index{Index: idx.Index, Dup: idx.IsDup}, nil
+}
+
+// AwaitPublished blocks until a published checkpoint covers index and returns
+// that checkpoint note. It returns early with the context's error.
+func (l *Log) AwaitPublished(ctx context.Context, index uint64) ([]byte, error) {
+	_, cp, err := l.awaiter.Await(ctx, func() (tessera.Index, error) { return tessera.Index{Index: index}, nil })
+	if err != nil {
+		return nil, fmt.Errorf("await publication of %d in %s: %w", index, l.origin, err)
+	}
+	return cp, nil
+}
+
+// Close stops accepting entries, lets in-flight Adds finish, and waits (bounded by
+// ctx) until every acknowledged entry is integrated and covered by a checkpoint.
+func (l *Log) Close(ctx context.Context) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.inflight.Wait()
+	err := l.shutdown(ctx)
+	l.cancel()
+	if err != nil {
+		return fmt.Errorf("close %s: %w", l.origin, err)
+	}
+	return nil
+}
+
+// open wires an opened tessera driver into a Log.
+func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam, signer note.Signer, vkey string, o Options, logger *slog.Logger) (*Log, error) {
+	o = o.withDefaults()
+	ctx, cancel := context.WithCancel(ctx)
+	opts := tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
+		WithCheckpointInterval(o.CheckpointInterval).
+		WithCheckpointRepublishInterval(o.RepublishInterval).
+		WithPushback(o.PushbackMaxOutstanding)
+	if antispam != nil {
+		opts = opts.WithAntispam(tessera.DefaultAntispamInMemorySize, antispam)
+	}
+	if len(o.WitnessPolicy) > 0 {
+		group, err := tessera.NewWitnessGroupFromPolicy(o.WitnessPolicy)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("witness policy: %w", err)
+		}
+		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: o.WitnessTimeout})
+	}
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open appender for %s: %w", signer.Name(), err)
+	}
+	return &Log{
+		origin:   signer.Name(),
+		vkey:     vkey,
+		reader:   reader,
+		add:      appender.Add,
+		awaiter:  tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, o.AwaitPoll),
+		shutdown: shutdown,
+		cancel:   cancel,
+		logger:   logger,
+	}, nil
+}
