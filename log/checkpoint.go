@@ -54,7 +54,9 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 		if l == "\n" {
 			return Checkpoint{}, fmt.Errorf("%w: line %d is empty", ErrMalformedCheckpoint, i+1)
 		}
-		if strings.ContainsAny(strings.TrimSuffix(l, "\n"), "\r\x00") {
+		// SPEC(signed-note): the text must not contain ASCII control characters
+		// other than newline; a body with one could never be signed or opened.
+		if strings.IndexFunc(strings.TrimSuffix(l, "\n"), isControl) >= 0 {
 			return Checkpoint{}, fmt.Errorf("%w: line %d has a control character", ErrMalformedCheckpoint, i+1)
 		}
 	}
@@ -77,6 +79,9 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	c.Extension = strings.Join(lines[3:], "")
 	return c, nil
 }
+
+// isControl reports whether r is an ASCII control character (C0 or DEL).
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // parseSize parses a decimal tree size in canonical form.
 func parseSize(s string) (uint64, error) {

@@ -69,13 +69,20 @@ func NewCosigner(skey string, now func() time.Time) (*Cosigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, _, _, _ := splitVKey(cvkey)
-	parts := strings.Split(strings.TrimSpace(skey), "+")
-	seed, _ := base64.StdEncoding.DecodeString(parts[4])
+	name, typ, pub, err := splitVKey(cvkey)
+	if err != nil {
+		return nil, err
+	}
+	// VerifierKey has checked the form; the base64 key may itself contain '+'.
+	parts := strings.SplitN(strings.TrimSpace(skey), "+", 5)
+	seed, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return nil, fmt.Errorf("%w: signer key: %v", ErrBadKey, err)
+	}
 	if now == nil {
 		now = time.Now
 	}
-	raw, _ := base64.StdEncoding.DecodeString(strings.Split(cvkey, "+")[2])
+	raw := append([]byte{typ}, pub...)
 	return &Cosigner{name: name, hash: keyHash(name, raw), key: ed25519.NewKeyFromSeed(seed[1:]), now: now}, nil
 }
 

@@ -26,6 +26,11 @@ var ErrBadKey = errors.New("bad key")
 // GenerateKey returns a new Ed25519 signer key and its verifier key, both in
 // signed-note text form, for a log or witness called name.
 func GenerateKey(name string) (skey, vkey string, err error) {
+	// note.GenerateKey does not check the name, and a key with a bad name could
+	// never be parsed back.
+	if !validKeyName(name) {
+		return "", "", fmt.Errorf("%w: invalid key name %q", ErrBadKey, name)
+	}
 	skey, vkey, err = note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", "", fmt.Errorf("%w: %v", ErrBadKey, err)
@@ -44,7 +49,8 @@ func NewSigner(skey string) (note.Signer, error) {
 
 // VerifierKey returns the verifier key matching an Ed25519 signer key.
 func VerifierKey(skey string) (string, error) {
-	parts := strings.Split(strings.TrimSpace(skey), "+")
+	// The base64 key may itself contain '+', so split into at most five parts.
+	parts := strings.SplitN(strings.TrimSpace(skey), "+", 5)
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
 		return "", fmt.Errorf("%w: signer key is not PRIVATE+KEY+name+hash+key", ErrBadKey)
 	}
@@ -52,7 +58,19 @@ func VerifierKey(skey string) (string, error) {
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != KeyTypeEd25519 {
 		return "", fmt.Errorf("%w: signer key is not an Ed25519 seed", ErrBadKey)
 	}
+	if !validKeyName(parts[2]) {
+		return "", fmt.Errorf("%w: signer key has an invalid name", ErrBadKey)
+	}
+	hash, err := strconv.ParseUint(parts[3], 16, 32)
+	if err != nil || len(parts[3]) != 8 {
+		return "", fmt.Errorf("%w: signer key has a bad key hash", ErrBadKey)
+	}
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	// The key hash in a signer key is that of the public key; a mismatch means the
+	// key text was altered or mixed up with another key's.
+	if uint32(hash) != keyHash(parts[2], append([]byte{KeyTypeEd25519}, pub...)) {
+		return "", fmt.Errorf("%w: signer key hash does not match the key", ErrBadKey)
+	}
 	vkey, err := note.NewEd25519VerifierKey(parts[2], pub)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadKey, err)

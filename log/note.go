@@ -1,6 +1,7 @@
 package log
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -17,7 +18,8 @@ const MaxNoteSize = 64 << 10
 // OpenCheckpoint verifies a signed checkpoint note against the log's verifier and
 // parses its body strictly. The checkpoint's origin must equal origin. Signatures by
 // other keys are kept in the returned note's UnverifiedSigs unless they verify with
-// one of others, in which case they are in Sigs.
+// one of others, in which case they are in Sigs. A note with a signature line whose
+// base64 is not canonical is refused with ErrMalformedCheckpoint.
 func OpenCheckpoint(msg []byte, origin string, logKey note.Verifier, others ...note.Verifier) (Checkpoint, *note.Note, error) {
 	if len(msg) > MaxNoteSize {
 		return Checkpoint{}, nil, fmt.Errorf("%w: note of %d bytes is over the limit", ErrMalformedCheckpoint, len(msg))
@@ -26,6 +28,15 @@ func OpenCheckpoint(msg []byte, origin string, logKey note.Verifier, others ...n
 	n, err := note.Open(msg, note.VerifierList(vs...))
 	if err != nil {
 		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrUnverified, err)
+	}
+	// note.Open decodes signatures leniently, so a line whose base64 differs only in
+	// its padding bits would verify as the same signature. Refuse such lines so that
+	// exactly one encoding of each signature is accepted.
+	for _, s := range append(n.Sigs[:len(n.Sigs):len(n.Sigs)], n.UnverifiedSigs...) {
+		raw, err := base64.StdEncoding.Strict().DecodeString(s.Base64)
+		if err != nil || base64.StdEncoding.EncodeToString(raw) != s.Base64 {
+			return Checkpoint{}, nil, fmt.Errorf("%w: signature by %s is not canonical base64", ErrMalformedCheckpoint, s.Name)
+		}
 	}
 	signedByLog := false
 	for _, s := range n.Sigs {

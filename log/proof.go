@@ -40,8 +40,13 @@ func VerifyInclusion(index, size uint64, leafHash [32]byte, p [][]byte, root [32
 }
 
 // VerifyConsistency checks that the tree of size2 and root2 extends the tree of size1
-// and root1.
+// and root1. A tree of size 0 must have the root EmptyRoot.
 func VerifyConsistency(size1, size2 uint64, p [][]byte, root1, root2 [32]byte) error {
+	// The proof library accepts any root for an empty tree; RFC 6962 defines it as
+	// the hash of the empty string, and any other value is a false claim.
+	if size1 == 0 && root1 != EmptyRoot {
+		return &ProofError{Kind: "consistency", Index: size1, Size: size2, Proof: p, Root1: root1[:], Root2: root2[:], Err: errors.New("tree of size 0 does not have the empty root")}
+	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size1, size2, p, root1[:], root2[:]); err != nil {
 		return &ProofError{Kind: "consistency", Index: size1, Size: size2, Proof: p, Root1: root1[:], Root2: root2[:], Err: err}
 	}
