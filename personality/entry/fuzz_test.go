@@ -1,0 +1,69 @@
+package entry
+
+import (
+	"errors"
+	"testing"
+)
+
+func FuzzParseEntry(f *testing.F) {
+	k, _ := GenerateKey(KeyEd25519)
+	p256, _ := GenerateKey(KeyP256)
+	raw, err := New(testPayload(f), k, p256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add(raw[:len(raw)/2])
+	f.Add([]byte{0xd8, 0x62, 0x84, 0x40, 0xa0, 0xf6, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := Parse(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			return
+		}
+		if len(e.Signers) == 0 {
+			t.Fatal("parsed an entry without signers")
+		}
+	})
+}
+
+func FuzzDecodePayload(f *testing.F) {
+	b, err := EncodePayload(testPayload(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{0xa0})
+	f.Add([]byte{0xbf, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodePayload(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			return
+		}
+		re, err := EncodePayload(p)
+		if err != nil || string(re) != string(b) {
+			t.Fatalf("accepted payload does not re-encode to itself: %v", err)
+		}
+	})
+}
+
+func FuzzParsePublicKey(f *testing.F) {
+	k, _ := GenerateKey(KeyP256)
+	f.Add(string(k.Public))
+	f.Add("ed25519:AAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		pub, err := ParsePublicKey(s)
+		if err != nil {
+			return
+		}
+		back, err := PublicKeyOf(pub)
+		if err != nil || string(back) != s {
+			t.Fatalf("%q parsed but re-encodes as %q (%v)", s, back, err)
+		}
+	})
+}
