@@ -173,11 +173,11 @@ func (f *RoleFields) check() error {
 	return checkKey("role holder", f.Holder)
 }
 
-func (f *KeyFields) check() error        { return checkKey("new key", f.New) }
-func (f *OwnersFields) check() error     { return checkShares("owners", f.Owners) }
-func (f *TransferFields) check() error   { return checkShares("buyers", f.Buyers) }
-func (f *PledgeFields) check() error     { return checkKey("pledgee", f.Pledgee) }
-func (f *HolderFields) check() error     { return checkKey("holder", f.Holder) }
+func (f *KeyFields) check() error      { return checkKey("new key", f.New) }
+func (f *OwnersFields) check() error   { return checkShares("owners", f.Owners) }
+func (f *TransferFields) check() error { return checkShares("buyers", f.Buyers) }
+func (f *PledgeFields) check() error   { return checkKey("pledgee", f.Pledgee) }
+func (f *HolderFields) check() error   { return checkKey("holder", f.Holder) }
 func (f *BatchFields) check() error {
 	if !batchPattern.MatchString(f.Batch) {
 		return fmt.Errorf("%w: batch id %q must be 1-64 letters, digits or dashes", ErrMalformed, f.Batch)
