@@ -105,7 +105,7 @@ type applyCtx struct {
 }
 
 func stateUnavailable(err error) *Error {
-	return conflict("state-unavailable", "the registry state could not be read (%v); retry later", err)
+	return conflict(CodeStateUnavailable, "the registry state could not be read (%v); retry later", err)
 }
 
 // get returns a private copy of an object, or nil if it does not exist.

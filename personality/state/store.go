@@ -1,0 +1,182 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/tabularium/tabularium/personality/rules"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store is a state index in SQLite. It implements rules.State. Reads are safe
+// for concurrent use; writes (Commit, Reject, CatchUp) must be serialised by the
+// caller, who owns the order of the log.
+type Store struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected (idx INTEGER PRIMARY KEY, code TEXT NOT NULL, message TEXT NOT NULL);
+`
+
+// Open opens (creating if needed) the index in the SQLite file at path, for the
+// log with the given origin. An index made for another log is refused.
+func Open(path, origin string) (*Store, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state index %s: %w", path, err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create state index schema in %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if err := s.checkOrigin(origin); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) checkOrigin(origin string) error {
+	var got string
+	err := s.db.QueryRow(`SELECT v FROM meta WHERE k = 'origin'`).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = s.db.Exec(`INSERT INTO meta (k, v) VALUES ('origin', ?)`, origin)
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("read state index origin: %w", err)
+	}
+	if got != origin {
+		return fmt.Errorf("state index belongs to log %q, not %q; point it at its own file", got, origin)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Object implements rules.State.
+func (s *Store) Object(id string) (*rules.Object, error) {
+	var b []byte
+	err := s.db.QueryRow(`SELECT state FROM objects WHERE id = ?`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read object %s: %w", id, err)
+	}
+	return rules.DecodeObject(b)
+}
+
+// Meta returns the next position and the log time.
+func (s *Store) Meta() (rules.Meta, error) {
+	var m rules.Meta
+	var b []byte
+	err := s.db.QueryRow(`SELECT v FROM meta WHERE k = 'meta'`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, nil
+	}
+	if err == nil {
+		err = cbor.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return m, fmt.Errorf("read state meta: %w", err)
+	}
+	return m, nil
+}
+
+// Commit stores the changes of one accepted entry atomically.
+func (s *Store) Commit(ch *rules.Changes) error {
+	return s.tx(ch.Meta, func(tx *sql.Tx) error {
+		for _, o := range ch.Objects {
+			b, err := rules.EncodeObject(o)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`, o.ID, b); err != nil {
+				return fmt.Errorf("write object %s: %w", o.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Reject records that the log's entry at index was refused on replay, and moves
+// the next position past it.
+func (s *Store) Reject(index uint64, meta rules.Meta, r *rules.Error) error {
+	return s.tx(rules.Skip(meta, index), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT OR REPLACE INTO rejected (idx, code, message) VALUES (?, ?, ?)`, int64(index), r.Code, r.Message)
+		return err
+	})
+}
+
+func (s *Store) tx(m rules.Meta, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("begin state transaction: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	b, err := cbor.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO meta (k, v) VALUES ('meta', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, b); err != nil {
+		return fmt.Errorf("write state meta: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit state transaction: %w", err)
+	}
+	return nil
+}
+
+// Rejected returns the refusals recorded on replay, by log index.
+func (s *Store) Rejected() (map[uint64]*rules.Error, error) {
+	rows, err := s.db.Query(`SELECT idx, code, message FROM rejected`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[uint64]*rules.Error{}
+	for rows.Next() {
+		var i int64
+		e := &rules.Error{}
+		if err := rows.Scan(&i, &e.Code, &e.Message); err != nil {
+			return nil, err
+		}
+		out[uint64(i)] = e
+	}
+	return out, rows.Err()
+}
+
+// Encoded returns the canonical encoding of every object, by ID: what a
+// verifiable map of the state commits to.
+func (s *Store) Encoded() (map[string][]byte, error) {
+	rows, err := s.db.Query(`SELECT id, state FROM objects`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var id string
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			return nil, err
+		}
+		out[id] = b
+	}
+	return out, rows.Err()
+}
