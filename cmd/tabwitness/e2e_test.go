@@ -100,8 +100,9 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// startServe runs tabwitness serve and returns its base URL once it listens.
-func startServe(t *testing.T, bin, config string) (*exec.Cmd, string) {
+// startServe runs tabwitness serve and returns the base URLs of its n
+// listeners once they listen.
+func startServe(t *testing.T, bin, config string, n int) (*exec.Cmd, []string) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--config", config)
 	stderr, err := cmd.StderrPipe()
@@ -112,7 +113,7 @@ func startServe(t *testing.T, bin, config string) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := make(chan string, 1)
+	addr := make(chan string, n)
 	go func() {
 		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
 		s := bufio.NewScanner(stderr)
@@ -123,13 +124,16 @@ func startServe(t *testing.T, bin, config string) (*exec.Cmd, string) {
 			}
 		}
 	}()
-	select {
-	case a := <-addr:
-		return cmd, "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatal("tabwitness serve did not start listening")
+	var urls []string
+	for len(urls) < n {
+		select {
+		case a := <-addr:
+			urls = append(urls, "http://"+a)
+		case <-time.After(30 * time.Second):
+			t.Fatal("tabwitness serve did not start listening")
+		}
 	}
-	return nil, ""
+	return cmd, urls
 }
 
 func postE2E(t *testing.T, url string, body []byte) (int, string, []byte) {
@@ -165,9 +169,10 @@ func TestEndToEndBinary(t *testing.T) {
 
 	l := newE2ELog(t, "example.com/e2e-log", 20)
 	config := filepath.Join(dir, "witness.yaml")
-	os.WriteFile(config, fmt.Appendf(nil, "key_file: witness.key\nlisten: 127.0.0.1:0\nstore:\n  sqlite: witness.db\nlogs:\n  - origin: %s\n    vkey: %s\n", l.origin, l.vkey), 0o644)
+	os.WriteFile(config, fmt.Appendf(nil, "key_file: witness.key\nlisten: 127.0.0.1:0\nmetrics_listen: 127.0.0.1:0\nstore:\n  sqlite: witness.db\nlogs:\n  - origin: %s\n    vkey: %s\n", l.origin, l.vkey), 0o644)
 
-	cmd, url := startServe(t, bin, config)
+	cmd, urls := startServe(t, bin, config, 2)
+	url := urls[0]
 	body, checkpoint := l.request(t, 0, 10)
 	code, _, resp := postE2E(t, url, body)
 	if code != http.StatusOK {
@@ -182,6 +187,15 @@ func TestEndToEndBinary(t *testing.T) {
 		t.Fatalf("cosignature does not verify with the independent verifier: %v", err)
 	}
 
+	r, err := http.Get(urls[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !regexp.MustCompile(`tabularium_witness_cosigned_total\{[^}]*origin="example.com/e2e-log"[^}]*\} 1`).Match(metrics) {
+		t.Errorf("metrics do not count the cosignature:\n%s", metrics)
+	}
 	// Graceful shutdown on SIGTERM.
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
@@ -189,7 +203,8 @@ func TestEndToEndBinary(t *testing.T) {
 	}
 
 	// A restarted witness remembers size 10 and refuses a rollback.
-	_, url = startServe(t, bin, config)
+	_, urls = startServe(t, bin, config, 2)
+	url = urls[0]
 	body, _ = l.request(t, 0, 5)
 	if code, ctype, resp := postE2E(t, url, body); code != http.StatusConflict || ctype != "text/x.tlog.size" || string(resp) != "10\n" {
 		t.Fatalf("rollback after restart: %d %q %q", code, ctype, resp)
