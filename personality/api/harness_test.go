@@ -84,12 +84,12 @@ func newEnv(t *testing.T, kind string) *env {
 // faultLog is the engine log with injectable faults.
 type faultLog struct {
 	registry.Log
-	addErr atomic.Value // error
+	pushback atomic.Bool // Add answers engine.ErrPushback
 }
 
 func (f *faultLog) Add(ctx context.Context, data []byte) (engine.Index, error) {
-	if err, _ := f.addErr.Load().(error); err != nil {
-		return engine.Index{}, err
+	if f.pushback.Load() {
+		return engine.Index{}, fmt.Errorf("injected: %w", engine.ErrPushback)
 	}
 	return f.Log.Add(ctx, data)
 }
