@@ -50,6 +50,11 @@ type LogConfig struct {
 	PushbackMaxOutstanding uint          `yaml:"pushback_max_outstanding"`
 	// Antispam deduplicates identical entries (Badger index); default true.
 	Antispam *bool `yaml:"antispam"`
+	// Roots are the registry's root authority public keys ("ed25519:..." or
+	// "p256:..."). If empty, <data>/<name>/root.key is generated on first start.
+	Roots []string `yaml:"roots"`
+	// RecoveryWait is how long a key recovery waits, in log time; default 14 days.
+	RecoveryWait time.Duration `yaml:"recovery_wait"`
 
 	// generateKey is set when no key file was configured: the default key file
 	// is then created on first start.

@@ -14,12 +14,17 @@ import (
 	"github.com/tabularium/tabularium/log/engine"
 	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/log/tiles"
+	"github.com/tabularium/tabularium/personality/api"
+	"github.com/tabularium/tabularium/personality/registry"
+	"github.com/tabularium/tabularium/personality/state"
 )
 
 // servedLog is one open log and its configuration.
 type servedLog struct {
-	cfg LogConfig
-	log *engine.Log
+	cfg   LogConfig
+	log   *engine.Log
+	reg   *registry.Registry
+	store *state.Store
 }
 
 // server is the set of open logs and the HTTP API over them.
@@ -38,7 +43,12 @@ func openServer(ctx context.Context, cfg Config, logger *slog.Logger) (*server, 
 			s.close(context.Background())
 			return nil, fmt.Errorf("log %s: %w", lc.Name, err)
 		}
-		s.logs = append(s.logs, &servedLog{cfg: lc, log: l})
+		sl := &servedLog{cfg: lc, log: l}
+		s.logs = append(s.logs, sl)
+		if sl.reg, sl.store, err = openRegistry(ctx, cfg, lc, l, logger); err != nil {
+			s.close(context.Background())
+			return nil, fmt.Errorf("registry %s: %w", lc.Name, err)
+		}
 	}
 	return s, nil
 }
@@ -93,6 +103,11 @@ type LogInfo struct {
 // handler returns the public HTTP API.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
+	regs := map[string]*registry.Registry{}
+	for _, sl := range s.logs {
+		regs[sl.cfg.Name] = sl.reg
+	}
+	api.New(regs, s.logger).Register(mux)
 	infos := make([]LogInfo, 0, len(s.logs))
 	for _, sl := range s.logs {
 		base := "/logs/" + sl.cfg.Name + "/"
@@ -143,6 +158,9 @@ func (s *server) close(ctx context.Context) error {
 	var errs []error
 	for _, sl := range s.logs {
 		errs = append(errs, sl.log.Close(ctx))
+		if sl.store != nil {
+			errs = append(errs, sl.store.Close())
+		}
 	}
 	return errors.Join(errs...)
 }

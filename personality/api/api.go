@@ -33,10 +33,13 @@ func New(registries map[string]*registry.Registry, logger *slog.Logger) *Handler
 	return &Handler{registries: registries, logger: logger}
 }
 
-// Register mounts the API's routes on mux.
+// Register mounts the API's routes on mux, one pair per registry, so that they
+// are more specific than a tile server's "GET /logs/<name>/{path...}".
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /logs/{name}/entries", h.submit)
-	mux.HandleFunc("GET /logs/{name}/objects/{id...}", h.object)
+	for name, reg := range h.registries {
+		mux.HandleFunc("POST /logs/"+name+"/entries", func(w http.ResponseWriter, r *http.Request) { h.submit(w, r, reg) })
+		mux.HandleFunc("GET /logs/"+name+"/objects/{id...}", func(w http.ResponseWriter, r *http.Request) { h.object(w, r, reg) })
+	}
 }
 
 // ServeHTTP serves the API on its own mux.
@@ -61,19 +64,7 @@ type ErrorResponse struct {
 	Message string `json:"message"`
 }
 
-func (h *Handler) registry(w http.ResponseWriter, r *http.Request) *registry.Registry {
-	reg, ok := h.registries[r.PathValue("name")]
-	if !ok {
-		writeJSON(w, http.StatusNotFound, ErrorResponse{Code: "unknown-log", Message: "no registry log is called " + r.PathValue("name")})
-	}
-	return reg
-}
-
-func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
-	reg := h.registry(w, r)
-	if reg == nil {
-		return
-	}
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request, reg *registry.Registry) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != ContentType {
 		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Code: "content-type", Message: "send the entry with Content-Type: " + ContentType})
 		return
@@ -102,11 +93,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
-	reg := h.registry(w, r)
-	if reg == nil {
-		return
-	}
+func (h *Handler) object(w http.ResponseWriter, r *http.Request, reg *registry.Registry) {
 	obj, err := reg.Object(r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)

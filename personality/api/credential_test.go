@@ -74,7 +74,9 @@ func TestVaccinations(t *testing.T) {
 	e.must(revoke("C-1"), clinic)
 	e.refused(http.StatusConflict, rules.CodeAlreadyRevoked, revoke("C-1"), health)
 
-	recall := func(b string) *entry.Payload { return e.payload(entry.TypeVaccinationRecall, "batch/"+b, &entry.NoFields{}) }
+	recall := func(b string) *entry.Payload {
+		return e.payload(entry.TypeVaccinationRecall, "batch/"+b, &entry.NoFields{})
+	}
 	e.refused(http.StatusForbidden, rules.CodeRoleNotHeld, recall("B-1"), clinic)
 	e.refused(http.StatusConflict, rules.CodeUnknownObject, recall("B-9"), health)
 	e.must(recall("B-1"), health)

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/tabularium/tabularium/log/engine"
+	"github.com/tabularium/tabularium/log/keyfile"
+	"github.com/tabularium/tabularium/personality/entry"
+	"github.com/tabularium/tabularium/personality/registry"
+	"github.com/tabularium/tabularium/personality/rules"
+	"github.com/tabularium/tabularium/personality/state"
+)
+
+// DefaultRecoveryWait is the waiting period of a key recovery when the
+// configuration names none: two weeks of log time.
+const DefaultRecoveryWait = 14 * 24 * 60 * 60
+
+// openRegistry opens the personality of one log: its state index in
+// <data>/<name>/state.db, caught up with the log, and its rules. A log with no
+// configured root keys gets a root authority key generated on first start into
+// <data>/<name>/root.key (mode 0600) and reused afterwards.
+func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, logger *slog.Logger) (*registry.Registry, *state.Store, error) {
+	dir := filepath.Join(cfg.Data, lc.Name)
+	rc := rules.Config{Log: lc.Origin, Kind: lc.Registry, RecoveryWait: int64(lc.RecoveryWait.Seconds())}
+	if lc.RecoveryWait == 0 {
+		rc.RecoveryWait = DefaultRecoveryWait
+	}
+	for _, r := range lc.Roots {
+		rc.Roots = append(rc.Roots, entry.PublicKey(r))
+	}
+	if len(rc.Roots) == 0 {
+		path := filepath.Join(dir, "root.key")
+		pemText, created, err := keyfile.ReadOrCreate(path, func() (string, error) {
+			k, err := entry.GenerateKey(entry.KeyEd25519)
+			if err != nil {
+				return "", err
+			}
+			b, err := k.MarshalPEM()
+			return string(b), err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("root authority key: %w", err)
+		}
+		k, err := entry.ParsePrivateKeyPEM([]byte(pemText))
+		if err != nil {
+			return nil, nil, fmt.Errorf("root authority key %s: %w", path, err)
+		}
+		if created {
+			logger.Info("generated a root authority key", "log", lc.Name, "file", path, "public", k.Public)
+		}
+		rc.Roots = []entry.PublicKey{k.Public}
+	}
+	store, err := state.Open(filepath.Join(dir, "state.db"), lc.Origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := registry.Open(ctx, rc, l, store, registry.Options{})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	logger.Info("registry open", "log", lc.Name, "kind", rc.Kind, "roots", rc.Roots)
+	return reg, store, nil
+}
