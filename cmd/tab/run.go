@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+const usage = `usage:
+  tab keygen --out FILE [--type ed25519|p256]
+  tab entry new --log ORIGIN --type TYPE --object ID [--prev HEX] [--fields JSON|@FILE] [--doc KIND:HEX]... --out FILE
+  tab entry sign --key FILE ENTRYFILE
+  tab submit --server URL --log NAME [--wait] ENTRYFILE
+  tab object --server URL --log NAME ID`
+
+// Run runs the command line args (without the program name).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
+	case "entry":
+		if len(args) < 2 {
+			return errors.New("entry needs a subcommand: new or sign")
+		}
+		switch args[1] {
+		case "new":
+			return runEntryNew(args[2:], stdout, stderr)
+		case "sign":
+			return runEntrySign(args[2:], stdout, stderr)
+		}
+		return fmt.Errorf("unknown entry subcommand %q", args[1])
+	case "submit":
+		return runSubmit(ctx, args[1:], stdout, stderr)
+	case "object":
+		return runObject(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
