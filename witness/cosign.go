@@ -95,11 +95,11 @@ func checkExtends(latest, cp log.Checkpoint, req AddCheckpointRequest, current [
 		if len(req.Proof) > 0 {
 			return fmt.Errorf("%w: non-empty proof between equal sizes", ErrInconsistent)
 		}
-		// SPEC(tlog-witness): "If the old size matches the checkpoint size, the
-		// witness MUST check that the root hashes are also identical. If they
-		// don't match, the witness MUST respond with a 409 Conflict".
+		// Between equal sizes the only consistency proof is the empty one, and it
+		// verifies only if the roots are equal: a different root fails the proof
+		// check, which the spec answers with 422 before its same-size check.
 		if cp.Hash != latest.Hash {
-			return &ConflictError{Size: latest.Size, Latest: current, Submitted: req.Note, Err: ErrFork}
+			return &ForkError{Latest: current, Submitted: req.Note}
 		}
 		return nil
 	}

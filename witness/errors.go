@@ -36,7 +36,7 @@ type ConflictError struct {
 	Size      uint64
 	Latest    []byte
 	Submitted []byte
-	Err       error // ErrOldSizeMismatch or ErrFork
+	Err       error // ErrOldSizeMismatch
 }
 
 func (e *ConflictError) Error() string {
@@ -44,3 +44,12 @@ func (e *ConflictError) Error() string {
 }
 
 func (e *ConflictError) Unwrap() error { return e.Err }
+
+// ForkError carries the evidence of a fork: the stored checkpoint and a validly
+// signed checkpoint of the same size with another root. It wraps ErrFork.
+type ForkError struct {
+	Latest, Submitted []byte
+}
+
+func (e *ForkError) Error() string { return ErrFork.Error() }
+func (e *ForkError) Unwrap() error { return ErrFork }

@@ -20,9 +20,9 @@ func StatusCode(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, ErrMalformed), errors.Is(err, ErrOldSizeTooLarge):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrOldSizeMismatch), errors.Is(err, ErrFork):
+	case errors.Is(err, ErrOldSizeMismatch):
 		return http.StatusConflict
-	case errors.Is(err, ErrInconsistent):
+	case errors.Is(err, ErrInconsistent), errors.Is(err, ErrFork):
 		return http.StatusUnprocessableEntity
 	default:
 		return http.StatusInternalServerError

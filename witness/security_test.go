@@ -60,8 +60,8 @@ func TestForkSameSizeOtherRootRefusedAndStateUnchanged(t *testing.T) {
 
 	fork := log.Checkpoint{Origin: l.origin, Size: 8, Hash: l.root(7)}
 	code, ctype, resp := post(t, w.url, body(8, nil, l.sign(fork)))
-	if code != http.StatusConflict || ctype != "text/x.tlog.size" || string(resp) != "8\n" {
-		t.Fatalf("fork at the same size: %d %q %q, want 409 text/x.tlog.size \"8\\n\"", code, ctype, resp)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("fork at the same size: %d %q %q, want 422", code, ctype, resp)
 	}
 	if !bytes.Equal(w.stored(t, l), before) {
 		t.Fatal("a refused fork changed the stored checkpoint")
