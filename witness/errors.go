@@ -25,7 +25,7 @@ var (
 	ErrInconsistent = errors.New("checkpoint is not consistent with the cosigned one")
 	// ErrFork: the checkpoint has the size of the latest cosigned checkpoint but
 	// another root hash: the log presented two different trees of one size. The
-	// error is a *ConflictError carrying both checkpoints as evidence.
+	// error is a *ForkError carrying both checkpoints as evidence (422).
 	ErrFork = errors.New("same tree size with a different root hash")
 )
 
