@@ -45,7 +45,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	RepublishInterval  time.Duration
 	// PushbackMaxOutstanding is the number of sequenced but not yet integrated
-	// entries beyond which Add returns ErrPushback.
+	// entries beyond which Add returns ErrPushback. tessera's POSIX driver
+	// integrates as it sequences and ignores it: a POSIX log pushes back only when
+	// its antispam index lags the tree by more than 2048 entries.
 	PushbackMaxOutstanding uint
 	// NoAntispam disables deduplication of identical entries.
 	NoAntispam bool

@@ -2,14 +2,18 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/tabularium/tabularium/log"
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
 	badgeras "github.com/transparency-dev/tessera/storage/posix/antispam"
 	"golang.org/x/mod/sumdb/note"
@@ -32,7 +36,9 @@ type POSIXConfig struct {
 // It sits in tessera's .state folder, which is not part of the served tree.
 const AntispamDir = ".state/antispam"
 
-// OpenPOSIX opens (creating if needed) a log in cfg.Dir.
+// OpenPOSIX opens (creating if needed) a log in cfg.Dir. It refuses a VKey that is
+// not Signer's, and a folder whose published checkpoint is not signed by Signer for
+// its origin.
 //
 // The Badger antispam index cannot be closed through tessera's API, so a log whose
 // antispam is on can be opened only once per process.
@@ -46,6 +52,9 @@ func OpenPOSIX(ctx context.Context, cfg POSIXConfig) (*Log, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log folder: %w", err)
 	}
+	if err := checkIdentity(cfg.Dir, cfg.Signer, cfg.VKey); err != nil {
+		return nil, err
+	}
 	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir, HTTPClient: cfg.HTTPClient})
 	if err != nil {
 		return nil, fmt.Errorf("open POSIX storage in %s: %w", cfg.Dir, err)
@@ -58,4 +67,37 @@ func OpenPOSIX(ctx context.Context, cfg POSIXConfig) (*Log, error) {
 		}
 	}
 	return open(ctx, driver, as, cfg.Signer, cfg.VKey, cfg.Options, cfg.Logger)
+}
+
+// ErrIdentity is returned by OpenPOSIX when the key does not match the signer or
+// the folder holds another log. The configuration must be fixed; retrying is futile.
+var ErrIdentity = errors.New("log identity mismatch")
+
+// checkIdentity refuses a verifier key that is not the signer's, and a folder whose
+// published checkpoint does not verify under that key and origin: tessera would
+// otherwise re-sign the existing tree under a new identity without a word.
+func checkIdentity(dir string, signer note.Signer, vkey string) error {
+	v, err := log.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("%w: verifier key: %w", ErrIdentity, err)
+	}
+	msg := []byte("tabularium key check\n")
+	sig, err := signer.Sign(msg)
+	if err != nil {
+		return fmt.Errorf("sign key check: %w", err)
+	}
+	if v.Name() != signer.Name() || v.KeyHash() != signer.KeyHash() || !v.Verify(msg, sig) {
+		return fmt.Errorf("%w: verifier key %q is not the key of signer %q", ErrIdentity, vkey, signer.Name())
+	}
+	cp, err := os.ReadFile(filepath.Join(dir, layout.CheckpointPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the published checkpoint in %s: %w", dir, err)
+	}
+	if _, _, err := log.OpenCheckpoint(cp, signer.Name(), v); err != nil {
+		return fmt.Errorf("%w: %s holds a checkpoint that is not of %s under this key: %w", ErrIdentity, dir, signer.Name(), err)
+	}
+	return nil
 }

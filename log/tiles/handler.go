@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -79,9 +80,13 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Content-Type", "application/octet-stream")
 		hdr.Set("Cache-Control", ImmutableCacheControl)
 	}
+	if res.Kind == EntryBundle {
+		// Both encodings of a bundle vary with Accept-Encoding, so caches must key
+		// the identity response on it too.
+		hdr.Add("Vary", "Accept-Encoding")
+	}
 	if res.Kind == EntryBundle && acceptsGzip(r) {
 		hdr.Set("Content-Encoding", "gzip")
-		hdr.Add("Vary", "Accept-Encoding")
 		zw := gzip.NewWriter(w)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
@@ -97,12 +102,31 @@ func (h Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// acceptsGzip reports whether the request's Accept-Encoding fields list gzip with a
+// non-zero weight. SPEC(RFC 9110, 12.4.2): "A value of 0 means 'not acceptable'";
+// the weight's "q" is case-insensitive and may be written "0.0" or "0.000". A
+// malformed weight counts as not acceptable: identity is always safe to send.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
-			return true
+	for _, field := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(field, ",") {
+			enc, params, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+				return positiveWeight(params)
+			}
 		}
 	}
 	return false
+}
+
+// positiveWeight reports whether the parameters of a coding give it a weight above
+// zero; no weight means 1.
+func positiveWeight(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		name, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0 && q <= 1
+		}
+	}
+	return true
 }
