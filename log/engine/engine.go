@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/transparency-dev/tessera"
@@ -49,6 +50,10 @@ type Options struct {
 	// integrates as it sequences and ignores it: a POSIX log pushes back only when
 	// its antispam index lags the tree by more than 2048 entries.
 	PushbackMaxOutstanding uint
+	// MaxPending is the number of entries handed to the sequencer whose index is
+	// not yet assigned beyond which Add returns ErrPushback (default 8192). It
+	// bounds memory under overload on drivers, like POSIX, that queue without limit.
+	MaxPending uint
 	// NoAntispam disables deduplication of identical entries.
 	NoAntispam bool
 	// WitnessPolicy, if set, is a c2sp.org/tlog-policy text: checkpoints are
@@ -74,6 +79,9 @@ func (o Options) withDefaults() Options {
 	def(&o.RepublishInterval, time.Minute)
 	def(&o.WitnessTimeout, 5*time.Second)
 	def(&o.AwaitPoll, 100*time.Millisecond)
+	if o.MaxPending == 0 {
+		o.MaxPending = 8192
+	}
 	if o.PushbackMaxOutstanding == 0 {
 		o.PushbackMaxOutstanding = tessera.DefaultPushbackMaxOutstanding
 	}
@@ -101,6 +109,11 @@ type Log struct {
 	mu       sync.RWMutex
 	closed   bool
 	inflight sync.WaitGroup
+
+	// outstanding counts entries enqueued whose future has not resolved;
+	// beyond maxOutstanding, Enqueue pushes back.
+	outstanding    atomic.Int64
+	maxOutstanding uint
 }
 
 // Origin returns the log's checkpoint origin line.
@@ -116,26 +129,52 @@ func (l *Log) Reader() tessera.LogReader { return l.reader }
 // It returns ErrPushback when the log is overloaded, ErrTooLarge for an entry over
 // MaxEntrySize, and ErrClosed once Close has begun.
 func (l *Log) Add(ctx context.Context, data []byte) (Index, error) {
+	return l.Enqueue(ctx, data)()
+}
+
+// Future resolves to the outcome of an Enqueue. It may be called more than once
+// and from any goroutine; every call returns the same result.
+type Future func() (Index, error)
+
+// Enqueue hands data to the sequencer and returns at once, without waiting for
+// its index. Entries enqueued one after another by a single caller, with no other
+// writer to the log, are assigned increasing indices in the order of the calls,
+// unless a future resolves to an error. The future resolves once the index is
+// durably assigned, with the same errors as Add.
+func (l *Log) Enqueue(ctx context.Context, data []byte) Future {
 	if len(data) > MaxEntrySize {
-		return Index{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)
+		err := fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)
+		return func() (Index, error) { return Index{}, err }
 	}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		return Index{}, ErrClosed
+		return func() (Index, error) { return Index{}, ErrClosed }
+	}
+	// tessera's POSIX driver queues without limit, so the cap on entries awaiting
+	// their index is enforced here.
+	if n := l.outstanding.Add(1); n > int64(l.maxOutstanding) {
+		l.outstanding.Add(-1)
+		l.mu.RUnlock()
+		err := fmt.Errorf("%w: %d entries are waiting to be sequenced", ErrPushback, n-1)
+		return func() (Index, error) { return Index{}, err }
 	}
 	l.inflight.Add(1)
 	l.mu.RUnlock()
-	defer l.inflight.Done()
 
-	idx, err := l.add(ctx, tessera.NewEntry(data))()
-	if errors.Is(err, tessera.ErrPushback) {
-		return Index{}, fmt.Errorf("%w: %v", ErrPushback, err)
-	}
-	if err != nil {
-		return Index{}, fmt.Errorf("append to %s: %w", l.origin, err)
-	}
-	return Index{Index: idx.Index, Dup: idx.IsDup}, nil
+	f := l.add(ctx, tessera.NewEntry(data))
+	return sync.OnceValues(func() (Index, error) {
+		defer l.inflight.Done()
+		defer l.outstanding.Add(-1)
+		idx, err := f()
+		if errors.Is(err, tessera.ErrPushback) {
+			return Index{}, fmt.Errorf("%w: %v", ErrPushback, err)
+		}
+		if err != nil {
+			return Index{}, fmt.Errorf("append to %s: %w", l.origin, err)
+		}
+		return Index{Index: idx.Index, Dup: idx.IsDup}, nil
+	})
 }
 
 // AwaitPublished blocks until a published checkpoint covers index and returns
@@ -202,5 +241,7 @@ func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam,
 		shutdown: shutdown,
 		cancel:   cancel,
 		logger:   logger,
+
+		maxOutstanding: o.MaxPending,
 	}, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -178,5 +179,30 @@ func TestErrorsOtherThanPushbackAreNotPushback(t *testing.T) {
 	_, err := l.Add(t.Context(), []byte("x"))
 	if !errors.Is(err, broken) || errors.Is(err, ErrPushback) {
 		t.Fatalf("Add with a failing driver: %v, want the driver's error and not ErrPushback", err)
+	}
+}
+
+// TestMaxPendingPushesBack checks the engine's own bound on entries waiting for
+// their index, which tessera's POSIX driver does not have: beyond MaxPending,
+// Enqueue refuses at once with ErrPushback, and accepts again once they resolve.
+func TestMaxPendingPushesBack(t *testing.T) {
+	skey, _ := testKey(t, "example.com/pending")
+	l := openTestLog(t, t.TempDir(), skey, Options{MaxPending: 4, BatchMaxAge: 300 * time.Millisecond, BatchMaxSize: 1000, NoAntispam: true})
+	ctx := context.Background()
+	var futures []Future
+	for i := 0; i < 4; i++ {
+		futures = append(futures, l.Enqueue(ctx, []byte(fmt.Sprintf("pending %d", i))))
+	}
+	if _, err := l.Enqueue(ctx, []byte("one too many"))(); !errors.Is(err, ErrPushback) {
+		t.Fatalf("fifth pending entry: %v, want ErrPushback", err)
+	}
+	for i, f := range futures {
+		idx, err := f()
+		if err != nil || idx.Index != uint64(i) {
+			t.Fatalf("future %d = %+v, %v; want index %d in enqueue order", i, idx, err, i)
+		}
+	}
+	if idx, err := l.Add(ctx, []byte("after the queue drained")); err != nil || idx.Index != 4 {
+		t.Fatalf("Add after draining = %+v, %v; want index 4", idx, err)
 	}
 }
