@@ -11,7 +11,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-
 func cosigKey(t *testing.T, vkey string) string {
 	t.Helper()
 	k, err := CosignatureVKey(vkey)
