@@ -53,6 +53,12 @@ type LogConfig struct {
 	// Roots are the registry's root authority public keys ("ed25519:..." or
 	// "p256:..."). If empty, <data>/<name>/root.key is generated on first start.
 	Roots []string `yaml:"roots"`
+	// WitnessPolicy is a c2sp.org/tlog-policy file naming the witnesses (with
+	// their add-checkpoint URLs) and the quorum; checkpoints are published only
+	// once cosigned by the quorum. Empty publishes unwitnessed checkpoints.
+	WitnessPolicy string `yaml:"witness_policy"`
+	// WitnessTimeout bounds each round of requests to the witnesses (default 5s).
+	WitnessTimeout time.Duration `yaml:"witness_timeout"`
 	// RecoveryWait is how long a key recovery waits, in log time; default 14 days.
 	RecoveryWait time.Duration `yaml:"recovery_wait"`
 
@@ -144,6 +150,9 @@ func (c Config) withDefaults() Config {
 		}
 		if !filepath.IsAbs(l.Storage.Dir) {
 			l.Storage.Dir = filepath.Join(c.Data, l.Storage.Dir)
+		}
+		if l.WitnessPolicy != "" && !filepath.IsAbs(l.WitnessPolicy) {
+			l.WitnessPolicy = filepath.Join(c.Data, l.WitnessPolicy)
 		}
 		if l.KeyFile == "" {
 			l.KeyFile, l.generateKey = filepath.Join("keys", l.Name+".key"), true

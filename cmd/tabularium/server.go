@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/tabularium/tabularium/log"
@@ -85,6 +86,12 @@ func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Lo
 		RepublishInterval:      lc.RepublishInterval,
 		PushbackMaxOutstanding: lc.PushbackMaxOutstanding,
 		NoAntispam:             lc.Antispam != nil && !*lc.Antispam,
+		WitnessTimeout:         lc.WitnessTimeout,
+	}
+	if lc.WitnessPolicy != "" {
+		if opts.WitnessPolicy, err = readWitnessPolicy(lc.WitnessPolicy, vkey); err != nil {
+			return nil, err
+		}
 	}
 	return engine.OpenPOSIX(ctx, engine.POSIXConfig{
 		Dir: lc.Storage.Dir, Signer: signer, VKey: vkey, Options: opts,
@@ -190,4 +197,28 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, time
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// readWitnessPolicy reads and checks a log's witness policy: it must parse
+// strictly, name every witness's URL, and list no log but this one.
+func readWitnessPolicy(path, vkey string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("witness policy: %w", err)
+	}
+	p, err := log.ParsePolicy(b)
+	if err != nil {
+		return nil, fmt.Errorf("witness policy %s: %w", path, err)
+	}
+	for _, w := range p.Witnesses {
+		if w.URL == "" {
+			return nil, fmt.Errorf("witness policy %s: witness %s has no URL to send checkpoints to", path, w.Name)
+		}
+	}
+	for _, l := range p.Logs {
+		if l.VKey != vkey {
+			return nil, fmt.Errorf("witness policy %s: lists log key %s, but this log's key is %s", path, l.VKey, vkey)
+		}
+	}
+	return b, nil
 }
