@@ -5,8 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
+	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/personality/entry"
 )
 
@@ -29,15 +30,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("create key file: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := keyfile.Write(*out, strings.TrimSpace(string(b))); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, k.Public)
@@ -46,16 +39,9 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 
 // readKey reads a private key file, refusing one that others may read.
 func readKey(path string) (*entry.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	s, err := keyfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s has mode %v; run chmod 600 on it", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return entry.ParsePrivateKeyPEM(b)
+	return entry.ParsePrivateKeyPEM([]byte(s + "\n"))
 }

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/witness"
 )
 
@@ -108,16 +109,5 @@ func resolve(dir, path string) string {
 // readSecret reads a secret file, refusing one that group or others can read
 // or write.
 func readSecret(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("%s has mode %#o; refusing a secret not limited to its owner (chmod 600)", path, perm)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
+	return keyfile.Read(path)
 }

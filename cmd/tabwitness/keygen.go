@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/log/keyfile"
 )
 
 // runKeygen writes a new Ed25519 witness signer key to --out, with mode 0600
@@ -32,23 +33,11 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("keygen: %s exists; refusing to overwrite a key", *out)
-	}
-	if err != nil {
+	if err := keyfile.Write(*out, skey); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("keygen: %s exists; refusing to overwrite a key", *out)
+		}
 		return fmt.Errorf("keygen: %w", err)
-	}
-	if _, err := io.WriteString(f, skey+"\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("keygen: writing %s: %w", *out, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("keygen: writing %s: %w", *out, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("keygen: writing %s: %w", *out, err)
 	}
 	fmt.Fprintln(stdout, cvkey)
 	return nil
