@@ -51,7 +51,7 @@ type LogConfig struct {
 	// Antispam deduplicates identical entries (Badger index); default true.
 	Antispam *bool `yaml:"antispam"`
 	// Roots are the registry's root authority public keys ("ed25519:..." or
-	// "p256:..."). If empty, <data>/<name>/root.key is generated on first start.
+	// "p256:..."). If empty, <data>/keys/<name>-root.key is generated on first start.
 	Roots []string `yaml:"roots"`
 	// WitnessPolicy is a c2sp.org/tlog-policy file naming the witnesses (with
 	// their add-checkpoint URLs) and the quorum; checkpoints are published only

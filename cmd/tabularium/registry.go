@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/tabularium/tabularium/log/engine"
@@ -18,12 +19,17 @@ import (
 // configuration names none: two weeks of log time.
 const DefaultRecoveryWait = 14 * 24 * 60 * 60
 
+// RootKeyPath is where a log's generated root authority key is kept.
+func RootKeyPath(data, name string) string {
+	return filepath.Join(data, "keys", name+"-root.key")
+}
+
 // openRegistry opens the personality of one log: its state index in
-// <data>/<name>/state.db, caught up with the log, and its rules. A log with no
+// <data>/state/<name>.db, caught up with the log, and its rules. A log with no
 // configured root keys gets a root authority key generated on first start into
-// <data>/<name>/root.key (mode 0600) and reused afterwards.
+// <data>/keys/<name>-root.key (mode 0600) and reused afterwards. Neither lives in
+// the log's folder, which may be served as static files.
 func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, logger *slog.Logger) (*registry.Registry, *state.Store, error) {
-	dir := filepath.Join(cfg.Data, lc.Name)
 	rc := rules.Config{Log: lc.Origin, Kind: lc.Registry, RecoveryWait: int64(lc.RecoveryWait.Seconds())}
 	if lc.RecoveryWait == 0 {
 		rc.RecoveryWait = DefaultRecoveryWait
@@ -32,7 +38,7 @@ func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, 
 		rc.Roots = append(rc.Roots, entry.PublicKey(r))
 	}
 	if len(rc.Roots) == 0 {
-		path := filepath.Join(dir, "root.key")
+		path := RootKeyPath(cfg.Data, lc.Name)
 		pemText, created, err := keyfile.ReadOrCreate(path, func() (string, error) {
 			k, err := entry.GenerateKey(entry.KeyEd25519)
 			if err != nil {
@@ -53,7 +59,10 @@ func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, 
 		}
 		rc.Roots = []entry.PublicKey{k.Public}
 	}
-	store, err := state.Open(filepath.Join(dir, "state.db"), lc.Origin)
+	if err := os.MkdirAll(filepath.Join(cfg.Data, "state"), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("state folder: %w", err)
+	}
+	store, err := state.Open(filepath.Join(cfg.Data, "state", lc.Name+".db"), lc.Origin)
 	if err != nil {
 		return nil, nil, err
 	}
