@@ -234,4 +234,3 @@ func readAllEntries(t *testing.T, base string, size int64) [][]byte {
 	}
 	return out
 }
-
