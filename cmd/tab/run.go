@@ -12,7 +12,10 @@ const usage = `usage:
   tab entry new --log ORIGIN --type TYPE --object ID [--prev HEX] [--fields JSON|@FILE] [--doc KIND:HEX]... --out FILE
   tab entry sign --key FILE ENTRYFILE
   tab submit --server URL --log NAME [--wait] ENTRYFILE
-  tab object --server URL --log NAME ID`
+  tab object --server URL --log NAME ID
+  tab bench --server URL --mix vaccination|land|mixed --duration D|--count N [--rate R] [--clients C]
+            [--wait-published] [--read-load R] [--root-key [LOG=]FILE]... [--data DIR] [--server-pid PID]
+  tab bench --raw-add URL --duration D|--count N [--rate R] [--clients C] [--raw-size BYTES]`
 
 // Run runs the command line args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,6 +41,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSubmit(ctx, args[1:], stdout, stderr)
 	case "object":
 		return runObject(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
