@@ -1,7 +1,26 @@
-// Package client will hold the citizens' and auditors' side of Tabularium:
-// fetching and verifying checkpoints (c2sp.org/tlog-checkpoint) under a trust
-// policy (c2sp.org/tlog-policy), certificates (c2sp.org/tlog-proof), audit replay
-// and watching.
+// Package client is the citizens' side of Tabularium: certificates that verify
+// offline under a trust policy, and a persisted record of the last checkpoint
+// seen of each log.
 //
-// Not built yet: this package is a placeholder for the client issue.
+// A Certificate is an entry together with its proof of inclusion in a cosigned
+// checkpoint, encoded as a standard c2sp.org/tlog-proof (see ParseProof) whose
+// extra data carries the entry and, optionally, the openings (salt and
+// contents) of some of its document commitments. Verify checks it against a
+// c2sp.org/tlog-policy trust policy (log.ParsePolicy) with no network: the
+// log's signature on the checkpoint (c2sp.org/tlog-checkpoint), a quorum of
+// fresh witness cosignatures (c2sp.org/tlog-cosignature), the RFC 6962
+// inclusion proof of the entry's leaf hash, the entry's COSE signatures
+// (personality/entry) and each opening against its commitment. Every refusal
+// is a *VerifyError naming one reason (ErrInclusion, ErrStaleCosignatures, …).
+//
+// LastSeen keeps the last verified checkpoint of each log in a small file and
+// accepts a newer one only with a consistency proof from it (ConsistencyProver,
+// for example TileProver over the log's c2sp.org/tlog-tiles); a rollback or a
+// split view is a *ForkError carrying both checkpoints and the failing proof.
+//
+// Issue builds a certificate from a log's tiles; the log server uses it for
+// GET /logs/{name}/proof/{index}. Fetcher reads a log over HTTP.
+//
+// Not built yet (see README.md): proof of the signers' roles, compact QR
+// receipts, audit replay and watching.
 package client
