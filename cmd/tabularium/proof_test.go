@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tabularium/tabularium/client"
+	"github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/log/keyfile"
+	"github.com/tabularium/tabularium/personality/api"
+	"github.com/tabularium/tabularium/personality/entry"
+	"github.com/tabularium/tabularium/witness"
+)
+
+// witnessedLand is a land log served by openServer under a 2-of-3 policy of
+// three in-process witnesses, with a registrar and an owner.
+type witnessedLand struct {
+	url       string
+	policy    *log.Policy
+	policyTxt string
+	root      *entry.PrivateKey
+	registrar *entry.PrivateKey
+	owner     *entry.PrivateKey
+	witnesses []*httptest.Server
+}
+
+const landOrigin = "tabularium.local/land"
+
+func startWitnessedLand(t *testing.T) *witnessedLand {
+	t.Helper()
+	data := t.TempDir()
+	skey, vkey, err := log.GenerateKey(landOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyfile.Write(filepath.Join(data, "keys", "land.key"), skey); err != nil {
+		t.Fatal(err)
+	}
+	wl := &witnessedLand{}
+	policy := "log " + vkey + "\n"
+	for i := 0; i < 3; i++ {
+		wskey, _, _ := log.GenerateKey(fmt.Sprintf("w%d.witness.example", i))
+		w, err := witness.New(witness.Config{SignerKey: wskey, Logs: []witness.Log{{Origin: landOrigin, VKey: vkey}}, Store: witness.NewMemoryStore()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(w)
+		t.Cleanup(srv.Close)
+		wl.witnesses = append(wl.witnesses, srv)
+		policy += fmt.Sprintf("witness w%d %s %s\n", i, w.VerifierKey(), srv.URL)
+	}
+	policy += "group two-of-three 2 w0 w1 w2\nquorum two-of-three\n"
+	wl.policyTxt = policy
+	if err := os.WriteFile(filepath.Join(data, "land.policy"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if wl.policy, err = log.ParsePolicy([]byte(policy)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(data)
+	cfg.Logs = cfg.Logs[:1]
+	cfg.Logs[0].WitnessPolicy = filepath.Join(data, "land.policy")
+	cfg.Logs[0].CheckpointInterval = 100 * time.Millisecond
+	cfg.Logs[0].BatchMaxAge = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.handler())
+	t.Cleanup(func() { srv.Close(); _ = s.close(context.Background()); cancel() })
+	wl.url = srv.URL
+	rootPEM, err := os.ReadFile(RootKeyPath(data, "land"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wl.root, err = entry.ParsePrivateKeyPEM(rootPEM); err != nil {
+		t.Fatal(err)
+	}
+	wl.registrar, _ = entry.GenerateKey(entry.KeyEd25519)
+	wl.owner, _ = entry.GenerateKey(entry.KeyP256)
+	wl.submit(t, &entry.Payload{Type: entry.TypeRoleGrant, Object: "role/registrar/" + string(wl.registrar.Public),
+		Fields: &entry.RoleFields{Role: "registrar", Holder: wl.registrar.Public}}, wl.root)
+	return wl
+}
+
+// submit signs and posts an entry, waits for publication, and returns its index.
+func (wl *witnessedLand) submit(t *testing.T, p *entry.Payload, keys ...*entry.PrivateKey) uint64 {
+	return wl.post(t, true, p, keys...)
+}
+
+// post signs and posts an entry, waiting for publication if wait is set.
+func (wl *witnessedLand) post(t *testing.T, wait bool, p *entry.Payload, keys ...*entry.PrivateKey) uint64 {
+	t.Helper()
+	p.Log, p.Time = landOrigin, time.Now().Unix()
+	raw, err := entry.New(p, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := wl.url + "/logs/land/entries"
+	if wait {
+		u += "?wait=published"
+	}
+	resp, err := http.Post(u, "application/cose", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var sub api.SubmitResponse
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &sub) != nil {
+		t.Fatalf("submit: %s %s", resp.Status, body)
+	}
+	return sub.Index
+}
+
+// register adds a parcel whose deed is committed with salt.
+func (wl *witnessedLand) register(t *testing.T, parcel string, salt, deed []byte) uint64 {
+	return wl.registerWait(t, true, parcel, salt, deed)
+}
+
+func (wl *witnessedLand) registerWait(t *testing.T, wait bool, parcel string, salt, deed []byte) uint64 {
+	return wl.post(t, wait, &entry.Payload{Type: entry.TypeLandRegister, Object: "land/" + parcel,
+		Fields: &entry.OwnersFields{Owners: []entry.Share{{Key: wl.owner.Public, Share: "1"}}},
+		Docs:   []entry.Commitment{entry.CommitWithSalt("deed", salt, deed)}}, wl.registrar, wl.owner)
+}
+
+func httpGet(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestProofEndpointIssuesVerifiableCertificates gets certificates from a real
+// server whose checkpoints are cosigned by real witnesses, and verifies them
+// offline under the 2-of-3 trust policy.
+func TestProofEndpointIssuesVerifiableCertificates(t *testing.T) {
+	wl := startWitnessedLand(t)
+	salt, deed := bytes.Repeat([]byte{7}, 32), []byte("deed of parcel 17, signed before the notary")
+	idx := wl.register(t, "parcel-17", salt, deed)
+	for i := 0; i < 3; i++ {
+		wl.register(t, fmt.Sprintf("parcel-%d", 100+i), salt, deed)
+	}
+	for _, i := range []uint64{0, idx, idx + 3} {
+		code, b := httpGet(t, fmt.Sprintf("%s/logs/land/proof/%d", wl.url, i))
+		if code != http.StatusOK {
+			t.Fatalf("proof %d: %d %s", i, code, b)
+		}
+		c, err := client.ParseCertificate(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == idx {
+			c.Openings = []client.Opening{{Doc: 0, Salt: salt, Contents: deed}}
+		}
+		s, err := client.Verify(wl.policy, c, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatalf("proof %d: %v\n%s", i, err, b)
+		}
+		if s.Index != i || len(s.Cosignatures) < 2 {
+			t.Fatalf("summary %+v", s)
+		}
+		if i == idx {
+			if s.Object != "land/parcel-17" || len(s.Signers) != 2 || len(s.Opened) != 1 {
+				t.Fatalf("summary %+v", s)
+			}
+			writeGolden(t, c, wl.policyTxt)
+		}
+	}
+	code, b := httpGet(t, wl.url+"/logs/land/checkpoint")
+	if code != http.StatusOK {
+		t.Fatal(code)
+	}
+	cp, _, err := wl.policy.VerifyCheckpoint(b, landOrigin, time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{
+		fmt.Sprint(cp.Size): http.StatusNotFound,
+		"1" + strings.Repeat("0", 18): http.StatusNotFound,
+		"01": http.StatusBadRequest, "-1": http.StatusBadRequest, "x": http.StatusBadRequest,
+		"99999999999999999999": http.StatusBadRequest,
+	} {
+		if code, b := httpGet(t, wl.url+"/logs/land/proof/"+path); code != want {
+			t.Errorf("proof/%s: %d %s, want %d", path, code, b, want)
+		}
+	}
+}
+
+// writeGolden stores a real certificate and its policy as test data for the
+// client package when TABULARIUM_WRITE_GOLDEN is set.
+func writeGolden(t *testing.T, c *client.Certificate, policy string) {
+	if os.Getenv("TABULARIUM_WRITE_GOLDEN") == "" {
+		return
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "client", "testdata")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Witness URLs are of this run's loopback servers: drop them.
+	var lines []string
+	for _, l := range strings.Split(policy, "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "witness" {
+			l = strings.Join(f[:3], " ")
+		}
+		lines = append(lines, l)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "land.tlog-proof"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "land.policy"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLastSeenFollowsRealLog follows the server's checkpoints with the
+// client's last-seen store, proving consistency from the server's tiles.
+func TestLastSeenFollowsRealLog(t *testing.T) {
+	wl := startWitnessedLand(t)
+	ctx := context.Background()
+	f := client.NewFetcher(wl.url, "land", nil)
+	store, err := client.OpenLastSeen(filepath.Join(t.TempDir(), "last-seen.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prover := client.TileProver{ReadTile: f.ReadTile}
+	var sizes []uint64
+	var first []byte
+	for i := 0; i < 3; i++ {
+		n := 2 + i*150 // crosses a tile boundary, so partial tiles are involved
+		for j := 0; j < n; j++ {
+			wl.registerWait(t, j == n-1, fmt.Sprintf("p-%d-%d", i, j), []byte("salt"), []byte("deed"))
+		}
+		msg, err := f.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := store.Update(ctx, wl.policy, landOrigin, msg, prover, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+		sizes = append(sizes, cp.Size)
+		if i == 0 {
+			first = msg
+		}
+	}
+	if sizes[2] <= sizes[0] {
+		t.Fatalf("sizes %v", sizes)
+	}
+	if _, err := store.Update(ctx, wl.policy, landOrigin, []byte("not a checkpoint"), prover, time.Now(), time.Hour); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	// A checkpoint the server published earlier is a rollback.
+	if _, err := store.Update(ctx, wl.policy, landOrigin, first, prover, time.Now(), time.Hour); !errors.Is(err, client.ErrRollback) {
+		t.Fatalf("earlier checkpoint: %v", err)
+	}
+}
