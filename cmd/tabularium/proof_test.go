@@ -193,9 +193,9 @@ func TestProofEndpointIssuesVerifiableCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]int{
-		fmt.Sprint(cp.Size): http.StatusNotFound,
+		fmt.Sprint(cp.Size):           http.StatusNotFound,
 		"1" + strings.Repeat("0", 18): http.StatusNotFound,
-		"01": http.StatusBadRequest, "-1": http.StatusBadRequest, "x": http.StatusBadRequest,
+		"01":                          http.StatusBadRequest, "-1": http.StatusBadRequest, "x": http.StatusBadRequest,
 		"99999999999999999999": http.StatusBadRequest,
 	} {
 		if code, b := httpGet(t, wl.url+"/logs/land/proof/"+path); code != want {
