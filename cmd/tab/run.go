@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 const usage = `usage:
@@ -13,6 +14,8 @@ const usage = `usage:
   tab entry sign --key FILE ENTRYFILE
   tab submit --server URL --log NAME [--wait] ENTRYFILE
   tab object --server URL --log NAME ID
+  tab cert --server URL --log NAME [--open FILE]... --out FILE INDEX
+  tab verify --policy POLICY [--max-age D] CERT
   tab bench --server URL --mix vaccination|land|mixed --duration D|--count N [--rate R] [--clients C]
             [--wait-published] [--read-load R] [--root-key [LOG=]FILE]... [--data DIR] [--server-pid PID]
   tab bench --raw-add URL --duration D|--count N [--rate R] [--clients C] [--raw-size BYTES]`
@@ -43,6 +46,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runObject(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "cert":
+		return runCert(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr, time.Now())
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tabularium/tabularium/client"
+	"github.com/tabularium/tabularium/log"
+)
+
+// runVerify checks a certificate offline: it reads only the policy and the
+// certificate files and never touches the network.
+func runVerify(args []string, stdout, stderr io.Writer, now time.Time) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	policyPath := fs.String("policy", "", "trust policy file (c2sp.org/tlog-policy)")
+	maxAge := fs.Duration("max-age", 0, "refuse witness cosignatures older than this, e.g. 720h (default: no limit)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *policyPath == "" || len(pos) != 1 {
+		return errors.New("verify needs --policy POLICY and one CERT file")
+	}
+	certPath := pos[0]
+	if *maxAge < 0 {
+		return errors.New("--max-age must not be negative")
+	}
+	pt, err := readLimited(*policyPath, log.MaxPolicySize)
+	if err != nil {
+		return err
+	}
+	p, err := log.ParsePolicy(pt)
+	if err != nil {
+		return err
+	}
+	b, err := readLimited(certPath, client.MaxProofSize)
+	if err != nil {
+		return err
+	}
+	c, err := client.ParseCertificate(b)
+	if err != nil {
+		return fmt.Errorf("REFUSED %s: %w", certPath, err)
+	}
+	s, err := client.Verify(p, c, now, *maxAge)
+	if err != nil {
+		return fmt.Errorf("REFUSED %s: %w", certPath, err)
+	}
+	fmt.Fprint(stdout, s)
+	return nil
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes", path, limit)
+	}
+	return b, nil
+}
