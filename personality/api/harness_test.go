@@ -84,14 +84,15 @@ func newEnv(t *testing.T, kind string) *env {
 // faultLog is the engine log with injectable faults.
 type faultLog struct {
 	registry.Log
-	pushback atomic.Bool // Add answers engine.ErrPushback
+	pushback atomic.Bool // Enqueue's futures answer engine.ErrPushback
 }
 
-func (f *faultLog) Add(ctx context.Context, data []byte) (engine.Index, error) {
+func (f *faultLog) Enqueue(ctx context.Context, data []byte) engine.Future {
 	if f.pushback.Load() {
-		return engine.Index{}, fmt.Errorf("injected: %w", engine.ErrPushback)
+		err := fmt.Errorf("injected: %w", engine.ErrPushback)
+		return func() (engine.Index, error) { return engine.Index{}, err }
 	}
-	return f.Log.Add(ctx, data)
+	return f.Log.Enqueue(ctx, data)
 }
 
 func key(t testing.TB) *entry.PrivateKey {

@@ -3,10 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,15 +20,27 @@ import (
 // TestReplayEqualsLiveState submits a random history of valid and invalid
 // entries, plus entries written into the log behind the personality's back, and
 // checks that replaying the log from scratch gives exactly the live state.
+// Submissions go in concurrent waves, so entries are judged against pending
+// ones, conflict with each other and race the writes behind the registry's back.
 func TestReplayEqualsLiveState(t *testing.T) {
+	for _, wave := range []int{1, 8} {
+		t.Run(fmt.Sprintf("wave=%d", wave), func(t *testing.T) { testReplayEqualsLiveState(t, wave) })
+	}
+}
+
+func testReplayEqualsLiveState(t *testing.T, wave int) {
 	l := newLand(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	people := []*entry.PrivateKey{l.o1, l.o2, l.buyer, key(t), key(t)}
 	officers := []*entry.PrivateKey{l.reg1, l.reg2, l.notary, l.bank, l.court, l.root}
 	var parcels []string
 	pick := func(ks []*entry.PrivateKey) *entry.PrivateKey { return ks[rng.IntN(len(ks))] }
-	accepted := 0
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
 	for i := 0; i < 120; i++ {
+		if i%wave == 0 {
+			wg.Wait()
+		}
 		var p *entry.Payload
 		switch n := rng.IntN(9); {
 		case n == 0 || len(parcels) == 0:
@@ -48,9 +62,11 @@ func TestReplayEqualsLiveState(t *testing.T) {
 				raw, _ := entry.New(l.transfer(parcels[0]), l.o1)
 				junk = raw
 			}
-			if _, err := l.log.Add(context.Background(), junk); err != nil {
-				t.Fatal(err)
-			}
+			wg.Go(func() {
+				if _, err := l.log.Add(context.Background(), junk); err != nil {
+					t.Error(err)
+				}
+			})
 			continue
 		case n == 6:
 			r := officers[rng.IntN(4)]
@@ -71,11 +87,20 @@ func TestReplayEqualsLiveState(t *testing.T) {
 		if len(keys) == 0 {
 			keys = officers[:1]
 		}
-		if r := l.submit(p, keys...); r.Status == http.StatusOK {
-			accepted++
+		raw, err := entry.New(p, keys...)
+		if err != nil {
+			t.Fatalf("build %s: %v", p.Type, err)
 		}
+		wg.Go(func() {
+			if r := l.post(raw, ""); r.Status == http.StatusOK {
+				accepted.Add(1)
+			} else if r.Status >= 500 {
+				t.Errorf("%s: %d %s", p.Type, r.Status, r.Body)
+			}
+		})
 	}
-	if accepted < 10 {
+	wg.Wait()
+	if accepted := accepted.Load(); accepted < 10 {
 		t.Fatalf("only %d entries accepted; the history is not interesting", accepted)
 	}
 	ctx := context.Background()

@@ -1,10 +1,31 @@
 // Package registry joins one log (package engine), its rules (package rules) and
 // its state index (package state) into the write and query path of one registry.
 //
-// Submit is the serialisation point: one mutex per registry covers validating an
-// entry against the state, appending it to the log, and applying it to the
-// state. The state an entry was validated against is therefore exactly the state
-// at its position in the log, which is what a replay computes, so live acceptance
-// and replay always agree. The cost is that a registry appends one entry per
-// engine batch at a time; submissions to different registries run in parallel.
+// Submit is a pipelined sequencer. An entry's validity depends on every entry
+// before it (role and key entries change who may sign later ones), so entries
+// are judged one at a time, in log order, against the state at their position.
+// But only that judgement is serialised:
+//
+//   - Parsing and verifying every signature (entry.Parse) happen in the
+//     submitter's goroutine, before any lock; rules.Apply then only reads state.
+//   - Under one mutex per registry, the rules judge the entry at the next
+//     expected index against an overlay: the entries handed to the log but not
+//     yet in the state index, by object, over the index, with the speculative
+//     Meta. An accepted entry is handed to the log (engine.Log.Enqueue, which
+//     does not wait), recorded as pending with its expected index, its changes
+//     and its future, and applied to the overlay. The mutex is then released.
+//   - One committer goroutine resolves the pending entries strictly in index
+//     order and commits each run of confirmed ones to the index in one
+//     transaction (group commit), drops the overlay entries the index has caught
+//     up with, and answers the submitters.
+//
+// The log assigns indices in Enqueue order, so as long as every future resolves
+// to its expected index, each entry was judged against exactly the state a
+// replay computes at its position. When one does not — pushback, an I/O error,
+// a duplicate, or an index taken by another writer — the chain is broken: the
+// registry stops accepting, lets every pending future resolve, drops the overlay,
+// replays the log into the index up to its integrated size exactly as an auditor
+// would, and answers each pending submitter from that replay (the log's error;
+// success; or ErrRejectedOnReplay). Then it resumes. Live state and replayed
+// state therefore never differ.
 package registry

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,13 +17,16 @@ import (
 
 // Log is what a registry needs of its log; *engine.Log implements it.
 //
-// Add returns once the entry's index is durably assigned, with
-// engine.ErrPushback when overloaded, engine.ErrTooLarge, or engine.ErrClosed.
-// AwaitPublished blocks until a published checkpoint covers index.
-// IntegratedSize and ReadEntries read the integrated tree. All are safe for
-// concurrent use.
+// Enqueue hands an entry to the sequencer and returns at once. Entries enqueued
+// one after another by a single caller, with no other writer, must be assigned
+// increasing indices in call order unless a future resolves to an error. The
+// future resolves once the index is durably assigned, or to engine.ErrPushback,
+// engine.ErrTooLarge, engine.ErrClosed or another error; it may be called many
+// times, from any goroutine. AwaitPublished blocks until a published checkpoint
+// covers index. IntegratedSize and ReadEntries read the integrated tree. All are
+// safe for concurrent use.
 type Log interface {
-	Add(ctx context.Context, data []byte) (engine.Index, error)
+	Enqueue(ctx context.Context, data []byte) engine.Future
 	AwaitPublished(ctx context.Context, index uint64) ([]byte, error)
 	IntegratedSize(ctx context.Context) (uint64, error)
 	ReadEntries(ctx context.Context, from, to uint64, fn func(index uint64, data []byte) error) error
@@ -36,9 +40,16 @@ type Options struct {
 	MaxFutureSkew time.Duration
 	// Now is the clock for that check; nil means time.Now. The rules never read it.
 	Now func() time.Time
-	// CatchUpPoll is how often a submission waits for the log to integrate
-	// entries it must replay first (default 50ms).
+	// CatchUpPoll is how often a resync waits for the log to integrate the
+	// entries it must replay (default 50ms).
 	CatchUpPoll time.Duration
+	// CatchUpTimeout bounds one resync's wait for the log (default 1 minute).
+	CatchUpTimeout time.Duration
+	// MaxGroup is the most entries committed to the state index in one
+	// transaction (default 1024).
+	MaxGroup int
+	// Logger receives resyncs and their failures; nil discards.
+	Logger *slog.Logger
 }
 
 // Registry is one registry. Its methods are safe for concurrent use.
@@ -47,7 +58,24 @@ type Registry struct {
 	log   Log
 	store *state.Store
 	opts  Options
-	mu    sync.Mutex // the serialisation point; see the package comment
+
+	mu sync.Mutex // the serialisation point; see the package comment
+	// meta is the Meta after every pending entry: meta.Size is the index the
+	// next accepted entry is expected at.
+	meta rules.Meta
+	// overlay holds, by object, the latest state written by a pending entry.
+	overlay map[string]pending
+	// queue holds the pending entries in index order.
+	queue []*item
+	// running is set while the committer goroutine runs.
+	running bool
+	// dirty is set when the chain is broken: meta and overlay no longer follow
+	// the log and nothing is accepted until a resync succeeds. resumed, when not
+	// nil, is closed at the end of the resync under way; lastErr is why the last
+	// one failed.
+	dirty   bool
+	resumed chan struct{}
+	lastErr error
 }
 
 // Open returns a registry over log and store, after catching the store up with
@@ -65,13 +93,25 @@ func Open(ctx context.Context, cfg rules.Config, log Log, store *state.Store, op
 	if opts.CatchUpPoll == 0 {
 		opts.CatchUpPoll = 50 * time.Millisecond
 	}
-	r := &Registry{cfg: cfg, log: log, store: store, opts: opts}
+	if opts.CatchUpTimeout == 0 {
+		opts.CatchUpTimeout = time.Minute
+	}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Registry{cfg: cfg, log: log, store: store, opts: opts, overlay: map[string]pending{}}
 	size, err := log.IntegratedSize(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := store.CatchUp(ctx, &r.cfg, log, size); err != nil {
 		return nil, fmt.Errorf("catch up state of %s: %w", cfg.Log, err)
+	}
+	if r.meta, err = store.Meta(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -89,15 +129,21 @@ type Receipt struct {
 }
 
 // ErrRejectedOnReplay wraps the refusal of an entry that the log accepted at an
-// unexpected position (something else appended first) and that the rules then
-// refused there. The entry is in the log, recorded as rejected, without effect.
+// unexpected position (something else appended first, or the pipeline broke)
+// and that the rules then refused there. The entry is in the log, recorded as
+// rejected, without effect.
 var ErrRejectedOnReplay = errors.New("appended, but refused at its position in the log")
 
 // Submit validates raw against the registry's rules and current state, appends
-// it, applies it, and returns its receipt. A refusal is a *rules.Error; log
-// errors are engine's sentinels, wrapped. With wait set it also waits until a
-// published checkpoint covers the entry.
+// it, applies it, and returns its receipt once the state index holds it. A
+// refusal is a *rules.Error; log errors are engine's sentinels, wrapped. With
+// wait set it also waits until a published checkpoint covers the entry.
+//
+// If ctx ends after the entry was handed to the log, Submit returns ctx's error
+// but the entry is still sequenced and judged.
 func (r *Registry) Submit(ctx context.Context, raw []byte, wait bool) (*Receipt, error) {
+	// State-independent work, outside the serialisation point: parsing and
+	// verifying every signature.
 	e, err := entry.Parse(raw)
 	if err != nil {
 		return nil, rules.FromParse(err)
@@ -106,82 +152,28 @@ func (r *Registry) Submit(ctx context.Context, raw []byte, wait bool) (*Receipt,
 		return nil, &rules.Error{Code: rules.CodeTimeInFuture, Class: rules.ClassMalformed,
 			Message: fmt.Sprintf("the entry's time %d is more than %s ahead of the server's clock; check the signers' clocks", e.Payload.Time, r.opts.MaxFutureSkew)}
 	}
-	rc, err := r.append(ctx, e)
+	it, err := r.enqueue(ctx, e)
 	if err != nil {
 		return nil, err
 	}
+	select {
+	case <-it.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("await the verdict on the entry: %w", ctx.Err())
+	}
+	if it.err != nil {
+		return nil, it.err
+	}
+	rc := *it.rc
+	rc.LeafHash = tlog.LeafHash(e.Raw)
 	if wait {
 		if rc.Checkpoint, err = r.log.AwaitPublished(ctx, rc.Index); err != nil {
-			return rc, err
+			return &rc, err
 		}
 	}
-	return rc, nil
+	return &rc, nil
 }
 
-func (r *Registry) append(ctx context.Context, e *entry.Entry) (*Receipt, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	meta, err := r.store.Meta()
-	if err != nil {
-		return nil, err
-	}
-	if _, rerr := rules.Apply(&r.cfg, r.store, meta, e, meta.Size); rerr != nil {
-		return nil, rerr
-	}
-	// Once the log has the entry, its state must be applied even if the client
-	// goes away.
-	ctx = context.WithoutCancel(ctx)
-	idx, err := r.log.Add(ctx, e.Raw)
-	if err != nil {
-		return nil, err
-	}
-	rc := &Receipt{Index: idx.Index, LeafHash: tlog.LeafHash(e.Raw), EntryHash: e.Hash, Duplicate: idx.Dup}
-	if idx.Dup {
-		return rc, nil
-	}
-	if idx.Index != meta.Size {
-		// Something else appended before this entry: replay up to it, then
-		// judge the entry at its real position, exactly as a replay will.
-		if err := r.catchUp(ctx, idx.Index); err != nil {
-			return nil, err
-		}
-		if meta, err = r.store.Meta(); err != nil {
-			return nil, err
-		}
-	}
-	ch, rerr := rules.Apply(&r.cfg, r.store, meta, e, idx.Index)
-	if rerr != nil {
-		if err := r.store.Reject(idx.Index, meta, rerr); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: entry %d: %w", ErrRejectedOnReplay, idx.Index, rerr)
-	}
-	if err := r.store.Commit(ch); err != nil {
-		return nil, err
-	}
-	return rc, nil
-}
-
-// catchUp waits until the log has integrated every entry before index, and
-// replays those the state has not applied.
-func (r *Registry) catchUp(ctx context.Context, index uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		size, err := r.log.IntegratedSize(ctx)
-		if err != nil {
-			return err
-		}
-		if size >= index {
-			return r.store.CatchUp(ctx, &r.cfg, r.log, index)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.opts.CatchUpPoll):
-		}
-	}
-}
-
-// Object returns the state of one object, or nil if it does not exist.
+// Object returns the state of one object, or nil if it does not exist. It reads
+// the state index, which holds every entry whose Submit has returned.
 func (r *Registry) Object(id string) (*rules.Object, error) { return r.store.Object(id) }

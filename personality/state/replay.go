@@ -18,6 +18,20 @@ type Reader interface {
 // an error only if the log or the index cannot be read or written; the index is
 // then consistent up to the last entry it applied.
 func (s *Store) CatchUp(ctx context.Context, cfg *rules.Config, log Reader, to uint64) error {
+	return s.CatchUpVerdicts(ctx, cfg, log, to, nil)
+}
+
+// Verdict receives the outcome of one replayed entry: refusal is nil if the
+// rules accepted it.
+type Verdict func(index uint64, refusal *rules.Error)
+
+// CatchUpVerdicts is CatchUp that also reports, to verdict if it is not nil, the
+// outcome of every entry it replays once the index has recorded it. A registry
+// uses it to answer the submitters of entries it could not judge live.
+func (s *Store) CatchUpVerdicts(ctx context.Context, cfg *rules.Config, log Reader, to uint64, verdict Verdict) error {
+	if verdict == nil {
+		verdict = func(uint64, *rules.Error) {}
+	}
 	meta, err := s.Meta()
 	if err != nil {
 		return err
@@ -38,12 +52,14 @@ func (s *Store) CatchUp(ctx context.Context, cfg *rules.Config, log Reader, to u
 				return err
 			}
 			meta = rules.Skip(meta, index)
+			verdict(index, rerr)
 			return nil
 		}
 		if err := s.Commit(ch); err != nil {
 			return fmt.Errorf("replay entry %d: %w", index, err)
 		}
 		meta = ch.Meta
+		verdict(index, nil)
 		return nil
 	})
 }

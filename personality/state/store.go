@@ -96,15 +96,40 @@ func (s *Store) Meta() (rules.Meta, error) {
 }
 
 // Commit stores the changes of one accepted entry atomically.
-func (s *Store) Commit(ch *rules.Changes) error {
-	return s.tx(ch.Meta, func(tx *sql.Tx) error {
+func (s *Store) Commit(ch *rules.Changes) error { return s.CommitAll([]*rules.Changes{ch}) }
+
+// CommitAll stores the changes of consecutive accepted entries, in log order, in
+// one transaction: either all of them are applied or none. The index's Meta
+// becomes that of the last. It is how a registry commits a group of entries the
+// log sequenced together.
+func (s *Store) CommitAll(chs []*rules.Changes) error {
+	if len(chs) == 0 {
+		return nil
+	}
+	// An object changed by several entries is written once, in its last state.
+	last := map[string]*rules.Object{}
+	var ids []string
+	for _, ch := range chs {
 		for _, o := range ch.Objects {
-			b, err := rules.EncodeObject(o)
+			if _, ok := last[o.ID]; !ok {
+				ids = append(ids, o.ID)
+			}
+			last[o.ID] = o
+		}
+	}
+	return s.tx(chs[len(chs)-1].Meta, func(tx *sql.Tx) error {
+		stmt, err := tx.Prepare(`INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`)
+		if err != nil {
+			return fmt.Errorf("prepare object write: %w", err)
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			b, err := rules.EncodeObject(last[id])
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`, o.ID, b); err != nil {
-				return fmt.Errorf("write object %s: %w", o.ID, err)
+			if _, err := stmt.Exec(id, b); err != nil {
+				return fmt.Errorf("write object %s: %w", id, err)
 			}
 		}
 		return nil
@@ -140,6 +165,20 @@ func (s *Store) tx(m rules.Meta, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit state transaction: %w", err)
 	}
 	return nil
+}
+
+// RejectedAt returns the refusal recorded on replay for the entry at index, or
+// nil if none is.
+func (s *Store) RejectedAt(index uint64) (*rules.Error, error) {
+	e := &rules.Error{}
+	err := s.db.QueryRow(`SELECT code, message FROM rejected WHERE idx = ?`, int64(index)).Scan(&e.Code, &e.Message)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read refusal of entry %d: %w", index, err)
+	}
+	return e, nil
 }
 
 // Rejected returns the refusals recorded on replay, by log index.
