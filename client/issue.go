@@ -52,7 +52,8 @@ func Issue(ctx context.Context, r LogReader, index uint64) (*Certificate, error)
 		return nil, fmt.Errorf("inclusion proof of %d in %d: %w", index, cp.Size, err)
 	}
 	bundles := fallbackTiles(func(ctx context.Context, _, n uint64, p uint8) ([]byte, error) { return r.ReadEntryBundle(ctx, n, p) })
-	eb, err := tclient.GetEntryBundle(ctx, func(ctx context.Context, n uint64, p uint8) ([]byte, error) { return bundles(ctx, 0, n, p) }, index/layout.EntryBundleWidth, cp.Size)
+	readBundle := func(ctx context.Context, n uint64, p uint8) ([]byte, error) { return bundles(ctx, 0, n, p) }
+	eb, err := tclient.GetEntryBundle(ctx, readBundle, index/layout.EntryBundleWidth, cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("entry bundle of %d: %w", index, err)
 	}

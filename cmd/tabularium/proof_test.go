@@ -268,6 +268,16 @@ func TestLastSeenFollowsRealLog(t *testing.T) {
 	if sizes[2] <= sizes[0] {
 		t.Fatalf("sizes %v", sizes)
 	}
+	// Certificates across tile boundaries verify against the latest checkpoint.
+	for _, i := range []uint64{0, 255, 256, sizes[2] - 1} {
+		c, err := f.Certificate(ctx, i)
+		if err != nil {
+			t.Fatalf("certificate %d: %v", i, err)
+		}
+		if _, err := client.Verify(wl.policy, c, time.Now(), time.Hour); err != nil {
+			t.Fatalf("certificate %d: %v", i, err)
+		}
+	}
 	if _, err := store.Update(ctx, wl.policy, landOrigin, []byte("not a checkpoint"), prover, time.Now(), time.Hour); err == nil {
 		t.Fatal("garbage accepted")
 	}
