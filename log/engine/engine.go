@@ -140,7 +140,8 @@ type Future func() (Index, error)
 // its index. Entries enqueued one after another by a single caller, with no other
 // writer to the log, are assigned increasing indices in the order of the calls,
 // unless a future resolves to an error. The future resolves once the index is
-// durably assigned, with the same errors as Add.
+// durably assigned, with the same errors as Add. Every future must be called
+// eventually: Close waits for the outcome of every enqueued entry.
 func (l *Log) Enqueue(ctx context.Context, data []byte) Future {
 	if len(data) > MaxEntrySize {
 		err := fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)

@@ -36,6 +36,12 @@ type POSIXConfig struct {
 // It sits in tessera's .state folder, which is not part of the served tree.
 const AntispamDir = ".state/antispam"
 
+// antispamPushbackThreshold is how far the Badger antispam index may fall behind
+// the integrated tree before Add pushes back. tessera's default, 2048, is about
+// half a second of appends at the rates this project targets; the in-memory
+// antispam cache still catches recent duplicates while the index lags.
+const antispamPushbackThreshold = 16384
+
 // OpenPOSIX opens (creating if needed) a log in cfg.Dir. It refuses a VKey that is
 // not Signer's, and a folder whose published checkpoint is not signed by Signer for
 // its origin.
@@ -61,7 +67,7 @@ func OpenPOSIX(ctx context.Context, cfg POSIXConfig) (*Log, error) {
 	}
 	var as tessera.Antispam
 	if !cfg.Options.NoAntispam {
-		as, err = badgeras.NewAntispam(ctx, filepath.Join(cfg.Dir, AntispamDir), badgeras.AntispamOpts{})
+		as, err = badgeras.NewAntispam(ctx, filepath.Join(cfg.Dir, AntispamDir), badgeras.AntispamOpts{PushbackThreshold: antispamPushbackThreshold})
 		if err != nil {
 			return nil, fmt.Errorf("open antispam index: %w", err)
 		}
