@@ -74,7 +74,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	fs.DurationVar(&c.duration, "duration", 0, "how long to offer load (with --count: an upper bound)")
 	fs.IntVar(&c.count, "count", 0, "number of entries to submit (bulk mode)")
 	fs.Float64Var(&c.rate, "rate", 0, "offered entries/s, open loop (latency includes queueing); 0 = as fast as the server accepts")
-	fs.IntVar(&c.clients, "clients", 64, "concurrent clients, each with its own parcels and connection")
+	fs.IntVar(&c.clients, "clients", 512, "concurrent clients, each with its own parcels and connection; closed loop, throughput is at most clients / latency")
 	fs.BoolVar(&c.waitPublished, "wait-published", false, "also measure latency until a published checkpoint covers each entry")
 	fs.Float64Var(&c.readRate, "read-load", 0, "offered reads/s (object states and tiles), open loop; 0 = none")
 	fs.IntVar(&c.readClients, "read-clients", 32, "concurrent readers for --read-load")
