@@ -26,6 +26,7 @@ func main() {
 const usage = `usage: tabularium <command> [flags]
 
 commands:
+  dev      run the demo stack: three logs, three witnesses, a seeded registry, sample certificates
   serve    run the log server (no flags needed: data in ./tabularium-data, listening on 127.0.0.1:8080)
   keygen   make a checkpoint signing key for production use
 `
@@ -39,6 +40,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
 	case "keygen":
 		return runKeygen(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

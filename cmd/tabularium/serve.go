@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
@@ -60,13 +61,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger, stdout)
+	return serve(ctx, cfg, logger, stdout, serveHooks{})
+}
+
+// serveHooks let a command add to the server: routes mounted beside the API, and
+// a function run once the server listens (its error stops the server).
+type serveHooks struct {
+	routes map[string]http.Handler
+	ready  func(ctx context.Context, s *server, baseURL string) error
 }
 
 // serve runs the server until ctx is done, then shuts down gracefully: the
 // listeners stop accepting, in-flight requests (and their appends) finish, and the
 // logs publish a checkpoint covering every acknowledged entry.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer, hooks serveHooks) error {
 	metrics, err := newMetrics()
 	if err != nil {
 		return err
@@ -84,22 +92,25 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			return fmt.Errorf("metrics listen: %w", err)
 		}
 	}
-	s, err := openServer(ctx, cfg, logger)
-	if err != nil {
-		ln.Close()
-		if mln != nil {
-			mln.Close()
+	// The listener serves from the start: the hooks' routes (in-process
+	// witnesses, which a log with a witness policy needs before it opens), and
+	// 503 for the API until every log is open.
+	var api atomic.Pointer[http.Handler]
+	mux := http.NewServeMux()
+	for pattern, h := range hooks.routes {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h := api.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
 		}
-		return err
-	}
-	for _, sl := range s.logs {
-		logger.Info("log open", "name", sl.cfg.Name, "origin", sl.log.Origin(), "vkey", sl.log.VerifierKey(), "dir", sl.cfg.Storage.Dir)
-	}
-	fmt.Fprintf(stdout, "tabularium serving %d logs on http://%s/logs\n", len(s.logs), ln.Addr())
-
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "starting: the logs are not open yet", http.StatusServiceUnavailable)
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return serveUntilDone(gctx, newHTTPServer(s.handler(), logger), ln, cfg.ShutdownTimeout)
+		return serveUntilDone(gctx, newHTTPServer(mux, logger), ln, cfg.ShutdownTimeout)
 	})
 	if mln != nil {
 		logger.Info("metrics listening", "addr", mln.Addr().String())
@@ -107,8 +118,26 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			return serveUntilDone(gctx, newHTTPServer(metrics.handler, logger), mln, cfg.ShutdownTimeout)
 		})
 	}
+	s, err := openServer(gctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+		_ = g.Wait()
+		return err
+	}
+	for _, sl := range s.logs {
+		logger.Info("log open", "name", sl.cfg.Name, "origin", sl.log.Origin(), "vkey", sl.log.VerifierKey(), "dir", sl.cfg.Storage.Dir)
+	}
+	h := s.handler()
+	api.Store(&h)
+	fmt.Fprintf(stdout, "tabularium serving %d logs on http://%s/logs\n", len(s.logs), ln.Addr())
+	if hooks.ready != nil {
+		g.Go(func() error { return hooks.ready(gctx, s, "http://"+ln.Addr().String()) })
+	}
 	err = g.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
 	logger.Info("shutting down: publishing acknowledged entries")

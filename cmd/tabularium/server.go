@@ -54,7 +54,9 @@ func openServer(ctx context.Context, cfg Config, logger *slog.Logger) (*server, 
 	return s, nil
 }
 
-func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Log, error) {
+// logKey returns the log's signer key, generating the default key file on first
+// start when the configuration names none.
+func logKey(lc LogConfig, logger *slog.Logger) (string, error) {
 	skey, created, err := keyfile.ReadOrCreate(lc.KeyFile, func() (string, error) {
 		if !lc.generateKey {
 			return "", fmt.Errorf("key file %s does not exist; make one with tabularium keygen", lc.KeyFile)
@@ -62,11 +64,16 @@ func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Lo
 		sk, _, err := log.GenerateKey(lc.Origin)
 		return sk, err
 	})
-	if err != nil {
-		return nil, err
-	}
 	if created {
 		logger.Info("generated a checkpoint key", "log", lc.Name, "file", lc.KeyFile)
+	}
+	return skey, err
+}
+
+func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Log, error) {
+	skey, err := logKey(lc, logger)
+	if err != nil {
+		return nil, err
 	}
 	signer, err := log.NewSigner(skey)
 	if err != nil {
@@ -201,7 +208,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, time
 }
 
 // readWitnessPolicy reads and checks a log's witness policy: it must parse
-// strictly, name every witness's URL, and list no log but this one.
+// strictly, name every witness's URL, and, if it lists this log, with its key.
 func readWitnessPolicy(path, vkey string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -217,7 +224,7 @@ func readWitnessPolicy(path, vkey string) ([]byte, error) {
 		}
 	}
 	for _, l := range p.Logs {
-		if l.VKey != vkey {
+		if v, err := log.NewVerifier(vkey); err == nil && l.Verifier.Name() == v.Name() && l.VKey != vkey {
 			return nil, fmt.Errorf("witness policy %s: lists log key %s, but this log's key is %s", path, l.VKey, vkey)
 		}
 	}
