@@ -22,6 +22,7 @@ const ContentType = "application/cose"
 type Handler struct {
 	registries map[string]*registry.Registry
 	logger     *slog.Logger
+	pushback   pushbackLog
 }
 
 // New returns a handler for the registries, keyed by the {name} in the path.
@@ -132,7 +133,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	if code >= 500 {
+	switch {
+	case code == http.StatusServiceUnavailable:
+		h.pushback.log(h.logger, r, err)
+	case code >= 500:
 		h.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, code, body)

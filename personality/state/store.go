@@ -17,7 +17,18 @@ import (
 // caller, who owns the order of the log.
 type Store struct {
 	db *sql.DB
+	// Statements prepared once per Store, not on every call: parsing the SQL
+	// text was a tenth of the server's CPU under load (BENCHMARKS.md).
+	// database/sql prepares each on a connection the first time it is used
+	// there and keeps it for the connection's life.
+	object, meta, rejectedAt     *sql.Stmt
+	putObject, putMeta, putRefus *sql.Stmt
 }
+
+// maxIdleConns keeps enough pooled connections, each with its prepared
+// statements, for the concurrent readers of a loaded server (database/sql
+// keeps 2 by default, and closes the rest after each burst).
+const maxIdleConns = 16
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
@@ -38,12 +49,38 @@ func Open(path, origin string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("create state index schema in %s: %w", path, err)
 	}
+	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{db: db}
+	if err := s.prepare(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare state index statements in %s: %w", path, err)
+	}
 	if err := s.checkOrigin(origin); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Store) prepare() error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.object, `SELECT state FROM objects WHERE id = ?`},
+		{&s.meta, `SELECT v FROM meta WHERE k = 'meta'`},
+		{&s.rejectedAt, `SELECT code, message FROM rejected WHERE idx = ?`},
+		{&s.putObject, `INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`},
+		{&s.putMeta, `INSERT INTO meta (k, v) VALUES ('meta', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`},
+		{&s.putRefus, `INSERT OR REPLACE INTO rejected (idx, code, message) VALUES (?, ?, ?)`},
+	} {
+		st, err := s.db.Prepare(p.sql)
+		if err != nil {
+			return err
+		}
+		*p.stmt = st
+	}
+	return nil
 }
 
 func (s *Store) checkOrigin(origin string) error {
@@ -62,13 +99,20 @@ func (s *Store) checkOrigin(origin string) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the database.
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.object, s.meta, s.rejectedAt, s.putObject, s.putMeta, s.putRefus} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // Object implements rules.State.
 func (s *Store) Object(id string) (*rules.Object, error) {
 	var b []byte
-	err := s.db.QueryRow(`SELECT state FROM objects WHERE id = ?`, id).Scan(&b)
+	err := s.object.QueryRow(id).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -82,7 +126,7 @@ func (s *Store) Object(id string) (*rules.Object, error) {
 func (s *Store) Meta() (rules.Meta, error) {
 	var m rules.Meta
 	var b []byte
-	err := s.db.QueryRow(`SELECT v FROM meta WHERE k = 'meta'`).Scan(&b)
+	err := s.meta.QueryRow().Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, nil
 	}
@@ -118,11 +162,7 @@ func (s *Store) CommitAll(chs []*rules.Changes) error {
 		}
 	}
 	return s.tx(chs[len(chs)-1].Meta, func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`)
-		if err != nil {
-			return fmt.Errorf("prepare object write: %w", err)
-		}
-		defer stmt.Close()
+		stmt := tx.Stmt(s.putObject)
 		for _, id := range ids {
 			b, err := rules.EncodeObject(last[id])
 			if err != nil {
@@ -140,7 +180,7 @@ func (s *Store) CommitAll(chs []*rules.Changes) error {
 // the next position past it.
 func (s *Store) Reject(index uint64, meta rules.Meta, r *rules.Error) error {
 	return s.tx(rules.Skip(meta, index), func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT OR REPLACE INTO rejected (idx, code, message) VALUES (?, ?, ?)`, int64(index), r.Code, r.Message)
+		_, err := tx.Stmt(s.putRefus).Exec(int64(index), r.Code, r.Message)
 		return err
 	})
 }
@@ -158,7 +198,7 @@ func (s *Store) tx(m rules.Meta, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO meta (k, v) VALUES ('meta', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, b); err != nil {
+	if _, err := tx.Stmt(s.putMeta).Exec(b); err != nil {
 		return fmt.Errorf("write state meta: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -171,7 +211,7 @@ func (s *Store) tx(m rules.Meta, fn func(*sql.Tx) error) error {
 // nil if none is.
 func (s *Store) RejectedAt(index uint64) (*rules.Error, error) {
 	e := &rules.Error{}
-	err := s.db.QueryRow(`SELECT code, message FROM rejected WHERE idx = ?`, int64(index)).Scan(&e.Code, &e.Message)
+	err := s.rejectedAt.QueryRow(int64(index)).Scan(&e.Code, &e.Message)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
