@@ -129,7 +129,11 @@ func (l *Log) Reader() tessera.LogReader { return l.reader }
 // It returns ErrPushback when the log is overloaded, ErrTooLarge for an entry over
 // MaxEntrySize, and ErrClosed once Close has begun.
 func (l *Log) Add(ctx context.Context, data []byte) (Index, error) {
-	return l.Enqueue(ctx, data)()
+	f, err := l.Enqueue(ctx, data)
+	if err != nil {
+		return Index{}, err
+	}
+	return f()
 }
 
 // Future resolves to the outcome of an Enqueue. It may be called more than once
@@ -142,23 +146,25 @@ type Future func() (Index, error)
 // unless a future resolves to an error. The future resolves once the index is
 // durably assigned, with the same errors as Add. Every future must be called
 // eventually: Close waits for the outcome of every enqueued entry.
-func (l *Log) Enqueue(ctx context.Context, data []byte) Future {
+//
+// Refusals known at once — ErrTooLarge, ErrClosed, and ErrPushback when more
+// than MaxPending entries await their index — are returned as an error, and
+// then nothing was enqueued and no index was taken.
+func (l *Log) Enqueue(ctx context.Context, data []byte) (Future, error) {
 	if len(data) > MaxEntrySize {
-		err := fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)
-		return func() (Index, error) { return Index{}, err }
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxEntrySize)
 	}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		return func() (Index, error) { return Index{}, ErrClosed }
+		return nil, ErrClosed
 	}
 	// tessera's POSIX driver queues without limit, so the cap on entries awaiting
 	// their index is enforced here.
 	if n := l.outstanding.Add(1); n > int64(l.maxOutstanding) {
 		l.outstanding.Add(-1)
 		l.mu.RUnlock()
-		err := fmt.Errorf("%w: %d entries are waiting to be sequenced", ErrPushback, n-1)
-		return func() (Index, error) { return Index{}, err }
+		return nil, fmt.Errorf("%w: %d entries are waiting to be sequenced", ErrPushback, n-1)
 	}
 	l.inflight.Add(1)
 	l.mu.RUnlock()
@@ -175,7 +181,7 @@ func (l *Log) Enqueue(ctx context.Context, data []byte) Future {
 			return Index{}, fmt.Errorf("append to %s: %w", l.origin, err)
 		}
 		return Index{Index: idx.Index, Dup: idx.IsDup}, nil
-	})
+	}), nil
 }
 
 // AwaitPublished blocks until a published checkpoint covers index and returns

@@ -191,9 +191,13 @@ func TestMaxPendingPushesBack(t *testing.T) {
 	ctx := context.Background()
 	var futures []Future
 	for i := 0; i < 4; i++ {
-		futures = append(futures, l.Enqueue(ctx, []byte(fmt.Sprintf("pending %d", i))))
+		f, err := l.Enqueue(ctx, []byte(fmt.Sprintf("pending %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
 	}
-	if _, err := l.Enqueue(ctx, []byte("one too many"))(); !errors.Is(err, ErrPushback) {
+	if f, err := l.Enqueue(ctx, []byte("one too many")); f != nil || !errors.Is(err, ErrPushback) {
 		t.Fatalf("fifth pending entry: %v, want ErrPushback", err)
 	}
 	for i, f := range futures {

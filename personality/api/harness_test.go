@@ -87,10 +87,9 @@ type faultLog struct {
 	pushback atomic.Bool // Enqueue's futures answer engine.ErrPushback
 }
 
-func (f *faultLog) Enqueue(ctx context.Context, data []byte) engine.Future {
+func (f *faultLog) Enqueue(ctx context.Context, data []byte) (engine.Future, error) {
 	if f.pushback.Load() {
-		err := fmt.Errorf("injected: %w", engine.ErrPushback)
-		return func() (engine.Index, error) { return engine.Index{}, err }
+		return nil, fmt.Errorf("injected: %w", engine.ErrPushback)
 	}
 	return f.Log.Enqueue(ctx, data)
 }

@@ -141,11 +141,11 @@ type faultLog struct {
 	fault func(call int64, data []byte) engine.Future
 }
 
-func (f *faultLog) Enqueue(ctx context.Context, data []byte) engine.Future {
+func (f *faultLog) Enqueue(ctx context.Context, data []byte) (engine.Future, error) {
 	n := f.calls.Add(1) - 1
 	if f.fault != nil {
 		if fut := f.fault(n, data); fut != nil {
-			return fut
+			return fut, nil
 		}
 	}
 	return f.Log.Enqueue(ctx, data)

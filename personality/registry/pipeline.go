@@ -95,9 +95,14 @@ func (r *Registry) enqueue(ctx context.Context, e *entry.Entry) (*item, error) {
 		return nil, rerr
 	}
 	// Once the log has the entry, it must be judged and applied even if the
-	// submitter goes away.
+	// submitter goes away. A refusal known at once (pushback, too large, closed)
+	// took no index: the chain goes on unbroken.
+	future, err := r.log.Enqueue(context.WithoutCancel(ctx), e.Raw)
+	if err != nil {
+		return nil, err
+	}
 	it := &item{e: e, index: r.meta.Size, ch: ch, resolved: make(chan struct{}), done: make(chan struct{}),
-		future: r.log.Enqueue(context.WithoutCancel(ctx), e.Raw)}
+		future: future}
 	go it.resolve()
 	r.queue = append(r.queue, it)
 	r.meta = ch.Meta

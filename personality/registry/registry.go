@@ -26,7 +26,7 @@ import (
 // covers index. IntegratedSize and ReadEntries read the integrated tree. All are
 // safe for concurrent use.
 type Log interface {
-	Enqueue(ctx context.Context, data []byte) engine.Future
+	Enqueue(ctx context.Context, data []byte) (engine.Future, error)
 	AwaitPublished(ctx context.Context, index uint64) ([]byte, error)
 	IntegratedSize(ctx context.Context) (uint64, error)
 	ReadEntries(ctx context.Context, from, to uint64, fn func(index uint64, data []byte) error) error

@@ -205,7 +205,11 @@ func TestFaultsUnderLoad(t *testing.T) {
 		case call%50 == 20:
 			// Another writer appends first: the entry lands one index later.
 			// (Every future must be called, or the log's Close waits for it.)
-			go real.Enqueue(context.Background(), []byte("written behind the registry's back"))()
+			go func() {
+				if f, err := real.Enqueue(context.Background(), []byte("written behind the registry's back")); err == nil {
+					_, _ = f()
+				}
+			}()
 		}
 		return nil
 	}
