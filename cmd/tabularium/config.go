@@ -48,6 +48,9 @@ type LogConfig struct {
 	BatchMaxSize           uint          `yaml:"batch_max_size"`
 	BatchMaxAge            time.Duration `yaml:"batch_max_age"`
 	PushbackMaxOutstanding uint          `yaml:"pushback_max_outstanding"`
+	// MaxPending bounds the entries awaiting their index; beyond it submissions
+	// get 503 with Retry-After (default 8192).
+	MaxPending uint `yaml:"max_pending"`
 	// Antispam deduplicates identical entries (Badger index); default true.
 	Antispam *bool `yaml:"antispam"`
 	// Roots are the registry's root authority public keys ("ed25519:..." or

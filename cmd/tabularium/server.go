@@ -92,6 +92,7 @@ func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Lo
 		CheckpointInterval:     lc.CheckpointInterval,
 		RepublishInterval:      lc.RepublishInterval,
 		PushbackMaxOutstanding: lc.PushbackMaxOutstanding,
+		MaxPending:             lc.MaxPending,
 		NoAntispam:             lc.Antispam != nil && !*lc.Antispam,
 		WitnessTimeout:         lc.WitnessTimeout,
 	}
