@@ -48,13 +48,28 @@ func loadConfig(path string) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c, err := parseConfig(b, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// maxConfigSize bounds a configuration file.
+const maxConfigSize = 1 << 20
+
+// parseConfig parses a configuration strictly (unknown fields are errors) and
+// resolves its relative paths against dir.
+func parseConfig(b []byte, dir string) (*config, error) {
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("over %d bytes", maxConfigSize)
+	}
 	var c config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, err
 	}
-	dir := filepath.Dir(path)
 	c.KeyFile = resolve(dir, c.KeyFile)
 	c.Store.SQLite = resolve(dir, c.Store.SQLite)
 	c.Store.MySQLDSNFile = resolve(dir, c.Store.MySQLDSNFile)
@@ -62,7 +77,7 @@ func loadConfig(path string) (*config, error) {
 		c.Listen = DefaultListen
 	}
 	if err := c.check(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, err
 	}
 	return &c, nil
 }

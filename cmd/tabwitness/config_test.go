@@ -50,3 +50,16 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig checks that no configuration text makes the parser panic, and
+// that what it accepts passes its own checks.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("key_file: k\nstore:\n  sqlite: w.db\nlogs:\n  - origin: o\n    vkey: v\n"))
+	f.Add([]byte("key_file: k\nstore: {mysql_dsn_file: d}\nlogs: [{origin: o, vkey: v, url: 'http://x', poll_interval: 5s}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseConfig(b, "/base")
+		if err == nil && c.check() != nil {
+			t.Fatal("parseConfig returned a config that fails its checks")
+		}
+	})
+}
