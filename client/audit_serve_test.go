@@ -26,7 +26,7 @@ type tileView struct {
 	l      *testLog
 	cp     []byte
 	bundle func(index uint64, entries [][]byte) [][]byte // tampers with bundles if set
-	reads  int                                          // entry bundles served
+	reads  int                                           // entry bundles served
 }
 
 // show makes the view serve l with a checkpoint of its whole tree, cosigned by
@@ -156,5 +156,3 @@ func (r *registry) grow(n int) {
 		r.transfer(id, b, a, b, r.reg)
 	}
 }
-
-
