@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/klog/v2"
-
 	"github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/witness"
@@ -40,15 +38,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("dev takes no arguments, got %q", fs.Args())
+	logger, err := commandLogger(fs, *logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	klog.SetSlogLogger(logger.With("component", "tessera"))
 
 	cfg := DefaultConfig(*data)
 	cfg.Listen, cfg.MetricsListen = *listen, "off"

@@ -26,19 +26,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	logger, err := commandLogger(fs, *logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	klog.SetSlogLogger(logger.With("component", "tessera"))
 
 	var cfg Config
 	if *configPath != "" {
-		var err error
 		if cfg, err = LoadConfig(*configPath); err != nil {
 			return err
 		}
@@ -144,4 +138,20 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return errors.Join(err, s.close(sctx))
+}
+
+// commandLogger checks that a command got no arguments beyond its flags and
+// returns its structured logger at the given level, with tessera's klog output
+// routed into it.
+func commandLogger(fs *flag.FlagSet, level string, stderr io.Writer) (*slog.Logger, error) {
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l}))
+	klog.SetSlogLogger(logger.With("component", "tessera"))
+	return logger, nil
 }
