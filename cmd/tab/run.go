@@ -15,7 +15,8 @@ const usage = `usage:
   tab submit --server URL --log NAME [--wait] ENTRYFILE
   tab object --server URL --log NAME ID
   tab cert --server URL --log NAME [--open FILE]... --out FILE INDEX
-  tab verify --policy POLICY [--max-age D] CERT
+  tab verify --policy POLICY [--max-age D] CERT|RECEIPT
+  tab qr --out FILE.png [--server URL --log NAME] CERT|RECEIPT
   tab bench --server URL --mix vaccination|land|mixed --duration D|--count N [--rate R] [--clients C]
             [--wait-published] [--read-load R] [--root-key [LOG=]FILE]... [--data DIR] [--server-pid PID]
   tab bench --raw-add URL --duration D|--count N [--rate R] [--clients C] [--raw-size BYTES]`
@@ -49,7 +50,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "cert":
 		return runCert(ctx, args[1:], stdout, stderr)
 	case "verify":
-		return runVerify(args[1:], stdout, stderr, time.Now())
+		return runVerify(ctx, args[1:], stdout, stderr, time.Now())
+	case "qr":
+		return runQR(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,8 +14,11 @@ import (
 )
 
 // runVerify checks a certificate offline: it reads only the policy and the
-// certificate files and never touches the network.
-func runVerify(args []string, stdout, stderr io.Writer, now time.Time) error {
+// certificate files and never touches the network. A receipt (the argument
+// itself, a file, or a PNG of its QR code) is first completed online from the
+// server it names; the certificate fetched must be of the entry the receipt
+// names, and is then verified offline like any other.
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now time.Time) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	policyPath := fs.String("policy", "", "trust policy file (c2sp.org/tlog-policy)")
@@ -24,7 +28,7 @@ func runVerify(args []string, stdout, stderr io.Writer, now time.Time) error {
 		return err
 	}
 	if *policyPath == "" || len(pos) != 1 {
-		return errors.New("verify needs --policy POLICY and one CERT file")
+		return errors.New("verify needs --policy POLICY and one CERT or RECEIPT")
 	}
 	certPath := pos[0]
 	if *maxAge < 0 {
@@ -38,19 +42,28 @@ func runVerify(args []string, stdout, stderr io.Writer, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b, err := readLimited(certPath, client.MaxProofSize)
-	if err != nil {
-		return err
-	}
-	c, err := client.ParseCertificate(b)
+	c, r, err := readEvidence(certPath)
 	if err != nil {
 		return fmt.Errorf("REFUSED %s: %w", certPath, err)
+	}
+	if r != nil {
+		var ve *client.VerifyError
+		c, err = client.Complete(ctx, r, httpClient)
+		if errors.As(err, &ve) {
+			return fmt.Errorf("REFUSED %s: %w", certPath, err)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot complete the receipt: %w", err)
+		}
 	}
 	s, err := client.Verify(p, c, now, *maxAge)
 	if err != nil {
 		return fmt.Errorf("REFUSED %s: %w", certPath, err)
 	}
 	fmt.Fprint(stdout, s)
+	if r != nil {
+		fmt.Fprintf(stdout, "  receipt:    completed online from %s\n", r.URL())
+	}
 	return nil
 }
 

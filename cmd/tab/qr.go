@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/makiuchi-d/gozxing"
+	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/skip2/go-qrcode"
+
+	"github.com/tabularium/tabularium/client"
+)
+
+// Limits on a PNG given to tab verify, checked before it is decoded.
+const (
+	maxPNGSize = 8 << 20
+	maxPNGSide = 4096
+)
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// runQR writes the QR code of a receipt as a PNG and prints the receipt.
+func runQR(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("qr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "PNG file to write")
+	server := fs.String("server", "", "the log server's base URL, where the receipt is completed (required for a CERT)")
+	logName := fs.String("log", "", "the log's name on the server, e.g. land (required for a CERT)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(pos) != 1 {
+		return errors.New("qr needs --out FILE.png and one CERT or RECEIPT")
+	}
+	c, r, err := readEvidence(pos[0])
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		if *server == "" || *logName == "" {
+			return errors.New("qr of a certificate needs --server URL and --log NAME: the receipt says where to fetch it")
+		}
+		if r, err = client.ReceiptFor(c, *server, *logName); err != nil {
+			return err
+		}
+	}
+	if *server != "" {
+		r.Server = strings.TrimRight(*server, "/")
+	}
+	if *logName != "" {
+		r.Log = *logName
+	}
+	text, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	q, err := qrcode.New(string(text), qrcode.Medium)
+	if err != nil {
+		return fmt.Errorf("QR code: %w", err)
+	}
+	img, err := q.PNG(-8) // 8 pixels a module, with the standard 4-module quiet zone
+	if err != nil {
+		return fmt.Errorf("QR code: %w", err)
+	}
+	if err := os.WriteFile(*out, img, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", text)
+	fmt.Fprintf(stderr, "wrote %s: a %d-byte receipt as a QR code of version %d, error correction M; check it with tab verify --policy POLICY %s\n",
+		*out, len(text), q.VersionNumber, *out)
+	return nil
+}
+
+// readEvidence reads what a citizen was handed: a receipt given as the
+// argument itself, or a file holding a certificate, a receipt (one line), or
+// a PNG image of a receipt's QR code. Exactly one of the results is not nil.
+func readEvidence(arg string) (*client.Certificate, *client.Receipt, error) {
+	if strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "http://") {
+		r, err := client.ParseReceipt([]byte(arg))
+		return nil, r, err
+	}
+	b, err := readLimited(arg, max(client.MaxProofSize, maxPNGSize))
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case bytes.HasPrefix(b, []byte(client.ProofHeader+"\n")):
+		c, err := client.ParseCertificate(b)
+		return c, nil, err
+	case bytes.HasPrefix(b, pngMagic):
+		text, err := decodeQR(b)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", arg, err)
+		}
+		r, err := client.ParseReceipt([]byte(text))
+		return nil, r, err
+	}
+	if len(b) > client.MaxReceiptSize+1 {
+		return nil, nil, fmt.Errorf("%s is neither a certificate, a receipt nor a PNG image", arg)
+	}
+	r, err := client.ParseReceipt(bytes.TrimSuffix(b, []byte("\n")))
+	return nil, r, err
+}
+
+// decodeQR returns the text of the QR code in a PNG image.
+func decodeQR(b []byte) (string, error) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return "", fmt.Errorf("PNG: %w", err)
+	}
+	if cfg.Width > maxPNGSide || cfg.Height > maxPNGSide {
+		return "", fmt.Errorf("PNG of %d×%d pixels, limit %d×%d", cfg.Width, cfg.Height, maxPNGSide, maxPNGSide)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return "", fmt.Errorf("PNG: %w", err)
+	}
+	return scanQR(img)
+}
+
+// scanQR finds and decodes a QR code with gozxing; a panic in the decoder on
+// a hostile image is returned as an error.
+func scanQR(img image.Image) (text string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			text, err = "", fmt.Errorf("QR decoder failed: %v", p)
+		}
+	}()
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", fmt.Errorf("QR code: %w", err)
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	res, err := gzqr.NewQRCodeReader().Decode(bmp, hints)
+	if err != nil {
+		return "", fmt.Errorf("no QR code found: %w", err)
+	}
+	return res.GetText(), nil
+}
