@@ -244,3 +244,18 @@ func FuzzParseReceipt(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiptFitsAQRCode: the receipt of a real deployment (a long host name
+// and origin, an index of a log of 10 million entries) stays under 200 bytes,
+// a QR code of version 8 at error correction level M.
+func TestReceiptFitsAQRCode(t *testing.T) {
+	r := Receipt{Server: "https://land-registry.gov.example", Log: "land", Origin: "land-registry.gov.example/land", Index: 9_999_999}
+	b, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) >= 200 {
+		t.Errorf("receipt of %d bytes: %s", len(b), b)
+	}
+	t.Logf("%d bytes: %s", len(b), b)
+}
