@@ -19,7 +19,11 @@ const usage = `usage:
   tab qr --out FILE.png [--server URL --log NAME] CERT|RECEIPT
   tab bench --server URL --mix vaccination|land|mixed --duration D|--count N [--rate R] [--clients C]
             [--wait-published] [--read-load R] [--root-key [LOG=]FILE]... [--data DIR] [--server-pid PID]
-  tab bench --raw-add URL --duration D|--count N [--rate R] [--clients C] [--raw-size BYTES]`
+  tab bench --raw-add URL --duration D|--count N [--rate R] [--clients C] [--raw-size BYTES]
+  tab audit --log URL/logs/NAME | --server URL --log NAME  --policy FILE | --log-key VKEY | --data DIR
+            [--root KEY]... [--kind K] [--recovery-wait D] [--state DIR] [--compare-state]
+  tab watch --log URL/logs/NAME | --server URL --log NAME  --policy FILE | --log-key VKEY | --data DIR
+            --object ID... | --key KEY... [--from N] [--interval D] [--once] [--state DIR]`
 
 // Run runs the command line args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,6 +57,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, args[1:], stdout, stderr, time.Now())
 	case "qr":
 		return runQR(args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "watch":
+		return runWatch(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
