@@ -21,6 +21,10 @@
 // Issue builds a certificate from a log's tiles; the log server uses it for
 // GET /logs/{name}/proof/{index}. Fetcher reads a log over HTTP.
 //
-// Not built yet (see README.md): proof of the signers' roles, compact QR
-// receipts, audit replay and watching.
+// Audit verifies a whole log (the tree recomputed from its entries and tiles,
+// consistency with the last audited checkpoint) and replays every entry
+// through the registry's rule engine (personality/rules), resumably; Watch
+// follows a log and reports entries touching watched objects or keys.
+//
+// Not built yet (see README.md): proof of the signers' roles.
 package client
