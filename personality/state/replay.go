@@ -15,8 +15,9 @@ type Reader interface {
 
 // CatchUp replays the log's entries from the index's next position up to (not
 // including) to. Refused entries are recorded with Reject and skipped. It returns
-// an error only if the log or the index cannot be read or written; the index is
-// then consistent up to the last entry it applied.
+// an error only if the log or the index cannot be read or written, or another
+// writer moved the index meanwhile (ErrStale); the index is then consistent up
+// to the last entry applied.
 func (s *Store) CatchUp(ctx context.Context, cfg *rules.Config, log Reader, to uint64) error {
 	return s.CatchUpVerdicts(ctx, cfg, log, to, nil)
 }
@@ -55,7 +56,7 @@ func (s *Store) CatchUpVerdicts(ctx context.Context, cfg *rules.Config, log Read
 			verdict(index, rerr)
 			return nil
 		}
-		if err := s.Commit(ch); err != nil {
+		if err := s.CommitAllAfter(meta, []*rules.Changes{ch}); err != nil {
 			return fmt.Errorf("replay entry %d: %w", index, err)
 		}
 		meta = ch.Meta

@@ -12,29 +12,35 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Store is a state index in SQLite. It implements rules.State. Reads are safe
+// Store is a state index in SQL: SQLite (Open) or a MySQL-compatible database
+// (OpenMySQL), behind the same API. It implements rules.State. Reads are safe
 // for concurrent use; writes (Commit, Reject, CatchUp) must be serialised by the
-// caller, who owns the order of the log.
+// caller, who owns the order of the log — on a shared database by holding Lock.
+// CommitAllAfter and the replay's writes check, in their transaction, that the
+// index is still where the writer read it, so that a writer that lost the lock
+// can never apply entries twice or out of order.
 type Store struct {
 	db *sql.DB
+	d  dialect
 	// Statements prepared once per Store, not on every call: parsing the SQL
 	// text was a tenth of the server's CPU under load (BENCHMARKS.md).
 	// database/sql prepares each on a connection the first time it is used
 	// there and keeps it for the connection's life.
-	object, meta, rejectedAt     *sql.Stmt
-	putObject, putMeta, putRefus *sql.Stmt
+	object, meta, metaLocked, rejectedAt *sql.Stmt
+	putObject, putMeta, putRefus         *sql.Stmt
+	// lock serialises the writers sharing the index; see Lock.
+	lock locker
 }
+
+// ErrStale is returned by CommitAllAfter, Reject and CatchUp when the index is
+// no longer at the position the writer read: another writer moved it. The
+// writer must re-read the index (a resync) before writing again.
+var ErrStale = errors.New("state index moved under the writer")
 
 // maxIdleConns keeps enough pooled connections, each with its prepared
 // statements, for the concurrent readers of a loaded server (database/sql
 // keeps 2 by default, and closes the rest after each burst).
 const maxIdleConns = 16
-
-const schema = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, state BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS rejected (idx INTEGER PRIMARY KEY, code TEXT NOT NULL, message TEXT NOT NULL);
-`
 
 // Open opens (creating if needed) the index in the SQLite file at path, for the
 // log with the given origin. An index made for another log is refused.
@@ -45,15 +51,25 @@ func Open(path, origin string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state index %s: %w", path, err)
 	}
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create state index schema in %s: %w", path, err)
+	s, err := open(context.Background(), db, sqliteDialect, origin, processLock(path))
+	if err != nil {
+		return nil, fmt.Errorf("state index %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect, origin string, lk locker) (*Store, error) {
+	for _, q := range d.schema {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("create schema: %w", err)
+		}
 	}
 	db.SetMaxIdleConns(maxIdleConns)
-	s := &Store{db: db}
+	s := &Store{db: db, d: d, lock: lk}
 	if err := s.prepare(); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("prepare state index statements in %s: %w", path, err)
+		return nil, fmt.Errorf("prepare statements: %w", err)
 	}
 	if err := s.checkOrigin(origin); err != nil {
 		s.Close()
@@ -67,12 +83,13 @@ func (s *Store) prepare() error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.object, `SELECT state FROM objects WHERE id = ?`},
-		{&s.meta, `SELECT v FROM meta WHERE k = 'meta'`},
-		{&s.rejectedAt, `SELECT code, message FROM rejected WHERE idx = ?`},
-		{&s.putObject, `INSERT INTO objects (id, state) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state`},
-		{&s.putMeta, `INSERT INTO meta (k, v) VALUES ('meta', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`},
-		{&s.putRefus, `INSERT OR REPLACE INTO rejected (idx, code, message) VALUES (?, ?, ?)`},
+		{&s.object, s.d.q(`SELECT state FROM {objects} WHERE id = ?`)},
+		{&s.meta, s.d.q(`SELECT v FROM {meta} WHERE k = 'meta'`)},
+		{&s.metaLocked, s.d.q(`SELECT v FROM {meta} WHERE k = 'meta'`) + s.d.forUpdate},
+		{&s.rejectedAt, s.d.q(`SELECT code, message FROM {rejected} WHERE idx = ?`)},
+		{&s.putObject, s.d.q(s.d.putObject)},
+		{&s.putMeta, s.d.q(s.d.putMeta)},
+		{&s.putRefus, s.d.q(s.d.putRefus)},
 	} {
 		st, err := s.db.Prepare(p.sql)
 		if err != nil {
@@ -83,25 +100,25 @@ func (s *Store) prepare() error {
 	return nil
 }
 
+// checkOrigin records origin in a new index, and refuses an index of another
+// log. Writers opening one shared index at once insert the same row once.
 func (s *Store) checkOrigin(origin string) error {
-	var got string
-	err := s.db.QueryRow(`SELECT v FROM meta WHERE k = 'origin'`).Scan(&got)
-	if errors.Is(err, sql.ErrNoRows) {
-		_, err = s.db.Exec(`INSERT INTO meta (k, v) VALUES ('origin', ?)`, origin)
-		return err
+	if _, err := s.db.Exec(s.d.q(s.d.insertOrigin), origin); err != nil {
+		return fmt.Errorf("record state index origin: %w", err)
 	}
-	if err != nil {
+	var got string
+	if err := s.db.QueryRow(s.d.q(`SELECT v FROM {meta} WHERE k = 'origin'`)).Scan(&got); err != nil {
 		return fmt.Errorf("read state index origin: %w", err)
 	}
 	if got != origin {
-		return fmt.Errorf("state index belongs to log %q, not %q; point it at its own file", got, origin)
+		return fmt.Errorf("state index belongs to log %q, not %q; point it at its own file or database", got, origin)
 	}
 	return nil
 }
 
 // Close closes the prepared statements and the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.object, s.meta, s.rejectedAt, s.putObject, s.putMeta, s.putRefus} {
+	for _, st := range []*sql.Stmt{s.object, s.meta, s.metaLocked, s.rejectedAt, s.putObject, s.putMeta, s.putRefus} {
 		if st != nil {
 			st.Close()
 		}
@@ -123,10 +140,12 @@ func (s *Store) Object(id string) (*rules.Object, error) {
 }
 
 // Meta returns the next position and the log time.
-func (s *Store) Meta() (rules.Meta, error) {
+func (s *Store) Meta() (rules.Meta, error) { return scanMeta(s.meta.QueryRow()) }
+
+func scanMeta(row *sql.Row) (rules.Meta, error) {
 	var m rules.Meta
 	var b []byte
-	err := s.meta.QueryRow().Scan(&b)
+	err := row.Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, nil
 	}
@@ -146,7 +165,15 @@ func (s *Store) Commit(ch *rules.Changes) error { return s.CommitAll([]*rules.Ch
 // one transaction: either all of them are applied or none. The index's Meta
 // becomes that of the last. It is how a registry commits a group of entries the
 // log sequenced together.
-func (s *Store) CommitAll(chs []*rules.Changes) error {
+func (s *Store) CommitAll(chs []*rules.Changes) error { return s.commitAll(nil, chs) }
+
+// CommitAllAfter is CommitAll that first checks, in the same transaction, that
+// the index's Meta is still prev; if not it returns ErrStale and writes nothing.
+func (s *Store) CommitAllAfter(prev rules.Meta, chs []*rules.Changes) error {
+	return s.commitAll(&prev, chs)
+}
+
+func (s *Store) commitAll(prev *rules.Meta, chs []*rules.Changes) error {
 	if len(chs) == 0 {
 		return nil
 	}
@@ -161,7 +188,7 @@ func (s *Store) CommitAll(chs []*rules.Changes) error {
 			last[o.ID] = o
 		}
 	}
-	return s.tx(chs[len(chs)-1].Meta, func(tx *sql.Tx) error {
+	return s.tx(prev, chs[len(chs)-1].Meta, func(tx *sql.Tx) error {
 		stmt := tx.Stmt(s.putObject)
 		for _, id := range ids {
 			b, err := rules.EncodeObject(last[id])
@@ -177,20 +204,33 @@ func (s *Store) CommitAll(chs []*rules.Changes) error {
 }
 
 // Reject records that the log's entry at index was refused on replay, and moves
-// the next position past it.
+// the next position past it. meta is the index's Meta before the entry: if the
+// index is elsewhere, Reject returns ErrStale and writes nothing.
 func (s *Store) Reject(index uint64, meta rules.Meta, r *rules.Error) error {
-	return s.tx(rules.Skip(meta, index), func(tx *sql.Tx) error {
+	return s.tx(&meta, rules.Skip(meta, index), func(tx *sql.Tx) error {
 		_, err := tx.Stmt(s.putRefus).Exec(int64(index), r.Code, r.Message)
 		return err
 	})
 }
 
-func (s *Store) tx(m rules.Meta, fn func(*sql.Tx) error) error {
+// tx runs fn and then sets the Meta to m, in one transaction. With prev set,
+// it first reads the Meta with a locking read and refuses to go on unless it
+// equals *prev.
+func (s *Store) tx(prev *rules.Meta, m rules.Meta, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("begin state transaction: %w", err)
 	}
 	defer tx.Rollback()
+	if prev != nil {
+		cur, err := scanMeta(tx.Stmt(s.metaLocked).QueryRow())
+		if err != nil {
+			return err
+		}
+		if cur != *prev {
+			return fmt.Errorf("%w: it is at position %d, the writer expected %d", ErrStale, cur.Size, prev.Size)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -223,7 +263,7 @@ func (s *Store) RejectedAt(index uint64) (*rules.Error, error) {
 
 // Rejected returns the refusals recorded on replay, by log index.
 func (s *Store) Rejected() (map[uint64]*rules.Error, error) {
-	rows, err := s.db.Query(`SELECT idx, code, message FROM rejected`)
+	rows, err := s.db.Query(s.d.q(`SELECT idx, code, message FROM {rejected}`))
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +283,7 @@ func (s *Store) Rejected() (map[uint64]*rules.Error, error) {
 // Encoded returns the canonical encoding of every object, by ID: what a
 // verifiable map of the state commits to.
 func (s *Store) Encoded() (map[string][]byte, error) {
-	rows, err := s.db.Query(`SELECT id, state FROM objects`)
+	rows, err := s.db.Query(s.d.q(`SELECT id, state FROM {objects}`))
 	if err != nil {
 		return nil, err
 	}
