@@ -28,4 +28,13 @@
 // would, and answers each pending submitter from that replay (the log's error;
 // success; or ErrRejectedOnReplay). Then it resumes. Live state and replayed
 // state therefore never differ.
+//
+// The pipeline assumes the registry is its log's only writer. On the scale-out
+// tier several front ends share one log and one state index in a
+// MySQL-compatible database: OpenShared replaces the pipeline with rounds
+// under the index's database lock (see shared.go): catch up with the log,
+// judge a group, append it, wait for its indices, commit it. The lock makes
+// conflicting entries from different front ends be judged one after the other;
+// position-checked commits (state.ErrStale) and the same replay keep the index
+// equal to a replay of the log even if a lock is lost.
 package registry

@@ -52,6 +52,28 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+func (o Options) withDefaults() Options {
+	if o.MaxFutureSkew == 0 {
+		o.MaxFutureSkew = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CatchUpPoll == 0 {
+		o.CatchUpPoll = 50 * time.Millisecond
+	}
+	if o.CatchUpTimeout == 0 {
+		o.CatchUpTimeout = time.Minute
+	}
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
 // Registry is one registry. Its methods are safe for concurrent use.
 type Registry struct {
 	cfg   rules.Config
@@ -76,6 +98,10 @@ type Registry struct {
 	dirty   bool
 	resumed chan struct{}
 	lastErr error
+
+	// shared, if set, replaces the pipeline: the log and the index have
+	// other writers (OpenShared).
+	shared *shared
 }
 
 // Open returns a registry over log and store, after catching the store up with
@@ -84,24 +110,7 @@ func Open(ctx context.Context, cfg rules.Config, log Log, store *state.Store, op
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.MaxFutureSkew == 0 {
-		opts.MaxFutureSkew = 5 * time.Minute
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.CatchUpPoll == 0 {
-		opts.CatchUpPoll = 50 * time.Millisecond
-	}
-	if opts.CatchUpTimeout == 0 {
-		opts.CatchUpTimeout = time.Minute
-	}
-	if opts.MaxGroup <= 0 {
-		opts.MaxGroup = 1024
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	r := &Registry{cfg: cfg, log: log, store: store, opts: opts, overlay: map[string]pending{}}
 	size, err := log.IntegratedSize(ctx)
 	if err != nil {
@@ -152,7 +161,12 @@ func (r *Registry) Submit(ctx context.Context, raw []byte, wait bool) (*Receipt,
 		return nil, &rules.Error{Code: rules.CodeTimeInFuture, Class: rules.ClassMalformed,
 			Message: fmt.Sprintf("the entry's time %d is more than %s ahead of the server's clock; check the signers' clocks", e.Payload.Time, r.opts.MaxFutureSkew)}
 	}
-	it, err := r.enqueue(ctx, e)
+	var it *item
+	if r.shared != nil {
+		it, err = r.shared.submit(ctx, e)
+	} else {
+		it, err = r.enqueue(ctx, e)
+	}
 	if err != nil {
 		return nil, err
 	}
