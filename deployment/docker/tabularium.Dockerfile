@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+#
+# Image of tabularium, the log server.
+# Build from the repository root:
+#
+#   docker build -f deployment/docker/tabularium.Dockerfile -t tabularium/tabularium .
+#
+# The binary is static (CGO_ENABLED=0: the SQLite driver is pure Go) and runs as
+# UID/GID 65532 on an empty base image. No key, password or configuration is
+# copied into the image: mount them at run time (see deployment/compose and
+# deployment/kubernetes).
+
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/cache/go-build \
+    GOCACHE=/cache/go-build CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o /out/tabularium ./cmd/tabularium
+# The folders the image needs, owned by the unprivileged user: a scratch image
+# has no mkdir to make them later.
+RUN mkdir -p /rootfs/tmp /rootfs/etc/tabularium /rootfs/var/lib/tabularium && \
+    chmod 1777 /rootfs/tmp && \
+    chown 65532:65532 /rootfs/var/lib/tabularium && \
+    echo 'tabularium:x:65532:65532::/nonexistent:/sbin/nologin' > /rootfs/etc/passwd && \
+    echo 'tabularium:x:65532:' > /rootfs/etc/group
+
+FROM scratch
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /rootfs/ /
+COPY --from=build /out/tabularium /usr/local/bin/tabularium
+USER 65532:65532
+EXPOSE 8080 9464
+ENTRYPOINT ["/usr/local/bin/tabularium"]
+CMD ["serve", "--config", "/etc/tabularium/tabularium.yaml"]
