@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -72,10 +74,32 @@ type LogConfig struct {
 
 // StorageConfig selects a tessera storage driver.
 type StorageConfig struct {
-	// Kind is "posix" (the embedded default).
+	// Kind is "posix" (the embedded default) or "s3" (the scale-out tier:
+	// tessera's AWS driver on an S3-compatible bucket and a MySQL-compatible
+	// database, shared by several front ends).
 	Kind string `yaml:"kind"`
-	// Dir is the POSIX log folder; default <data>/<name>.
+	// Dir is the POSIX log folder; default <data>/<name>. posix only.
 	Dir string `yaml:"dir"`
+
+	// The fields below are for kind s3 only.
+
+	// Endpoint is the S3 endpoint URL; empty means AWS S3 in Region.
+	Endpoint string `yaml:"endpoint"`
+	// Region is the bucket's region (default us-east-1).
+	Region string `yaml:"region"`
+	// Bucket holds the log's tiles, entry bundles and checkpoint.
+	Bucket string `yaml:"bucket"`
+	// Prefix is prepended to every object key, so that logs share a bucket.
+	Prefix string `yaml:"prefix"`
+	// PathStyle addresses objects as endpoint/bucket/key (MinIO, Ceph RGW).
+	PathStyle bool `yaml:"path_style"`
+	// CredentialsFile holds the S3 access keys (AWS shared credentials
+	// format, mode 0600); empty means the standard AWS environment.
+	CredentialsFile string `yaml:"credentials_file"`
+	// MySQLDSNFile holds the DSN of the log's own MySQL-compatible database
+	// (mode 0600): tessera's sequencing tables, its antispam index and the
+	// state index.
+	MySQLDSNFile string `yaml:"mysql_dsn_file"`
 }
 
 // Defaults for a server started with no flags.
@@ -148,11 +172,16 @@ func (c Config) withDefaults() Config {
 		if l.Storage.Kind == "" {
 			l.Storage.Kind = "posix"
 		}
-		if l.Storage.Dir == "" {
+		if l.Storage.Kind == "posix" && l.Storage.Dir == "" {
 			l.Storage.Dir = l.Name
 		}
-		if !filepath.IsAbs(l.Storage.Dir) {
-			l.Storage.Dir = filepath.Join(c.Data, l.Storage.Dir)
+		if l.Storage.Kind == "s3" && l.Storage.Region == "" {
+			l.Storage.Region = "us-east-1"
+		}
+		for _, p := range []*string{&l.Storage.Dir, &l.Storage.CredentialsFile, &l.Storage.MySQLDSNFile} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(c.Data, *p)
+			}
 		}
 		if l.WitnessPolicy != "" && !filepath.IsAbs(l.WitnessPolicy) {
 			l.WitnessPolicy = filepath.Join(c.Data, l.WitnessPolicy)
@@ -206,12 +235,54 @@ func (c Config) Validate() error {
 		default:
 			return fmt.Errorf("config: log %s: registry %q is not one of land, diplomas, vaccinations", l.Name, l.Registry)
 		}
-		if l.Storage.Kind != "posix" {
-			return fmt.Errorf("config: log %s: storage kind %q is not supported (posix)", l.Name, l.Storage.Kind)
+		if err := l.validateStorage(); err != nil {
+			return fmt.Errorf("config: log %s: %w", l.Name, err)
 		}
 		if l.CheckpointInterval != 0 && l.CheckpointInterval < 100*time.Millisecond {
 			return fmt.Errorf("config: log %s: checkpoint_interval must be at least 100ms", l.Name)
 		}
+	}
+	return nil
+}
+
+// validateStorage checks the storage section against its kind.
+func (l LogConfig) validateStorage() error {
+	st := l.Storage
+	switch st.Kind {
+	case "posix":
+		if st.Endpoint != "" || st.Bucket != "" || st.Prefix != "" || st.PathStyle || st.CredentialsFile != "" || st.MySQLDSNFile != "" || st.Region != "" {
+			return errors.New("storage kind posix takes only dir")
+		}
+		return nil
+	case "s3":
+	default:
+		return fmt.Errorf("storage kind %q is not one of posix, s3", st.Kind)
+	}
+	if st.Dir != "" {
+		return errors.New("storage kind s3 takes no dir")
+	}
+	if st.Bucket == "" || st.MySQLDSNFile == "" {
+		return errors.New("storage kind s3 needs bucket and mysql_dsn_file")
+	}
+	if st.Endpoint != "" {
+		u, err := url.Parse(st.Endpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return fmt.Errorf("storage endpoint %q is not an http(s) URL without credentials", st.Endpoint)
+		}
+	}
+	if st.Prefix != "" && (strings.HasPrefix(st.Prefix, "/") || strings.HasSuffix(st.Prefix, "/") || strings.Contains(st.Prefix, "..")) {
+		return fmt.Errorf("storage prefix %q must be a relative key prefix without a trailing slash", st.Prefix)
+	}
+	// Front ends that generated keys of their own would sign different
+	// checkpoints and judge with different roots.
+	if l.generateKey {
+		return errors.New("storage kind s3 needs key_file: every front end signs with the same key (make one with tabularium keygen)")
+	}
+	if len(l.Roots) == 0 {
+		return errors.New("storage kind s3 needs roots: every front end judges with the same root authorities")
+	}
+	if l.CheckpointInterval != 0 && l.CheckpointInterval < time.Second {
+		return errors.New("storage kind s3 needs checkpoint_interval of at least 1s (tessera's AWS driver)")
 	}
 	return nil
 }

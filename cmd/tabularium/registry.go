@@ -59,18 +59,38 @@ func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, 
 		}
 		rc.Roots = []entry.PublicKey{k.Public}
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Data, "state"), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("state folder: %w", err)
-	}
-	store, err := state.Open(filepath.Join(cfg.Data, "state", lc.Name+".db"), lc.Origin)
+	store, err := openStore(ctx, cfg, lc)
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := registry.Open(ctx, rc, l, store, registry.Options{})
+	ropts := registry.Options{Logger: logger.With("log", lc.Name)}
+	var reg *registry.Registry
+	if lc.Storage.Kind == "s3" {
+		// Other front ends write this log and this index too.
+		reg, err = registry.OpenShared(ctx, rc, l, store, ropts)
+	} else {
+		reg, err = registry.Open(ctx, rc, l, store, ropts)
+	}
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
 	logger.Info("registry open", "log", lc.Name, "kind", rc.Kind, "roots", rc.Roots)
 	return reg, store, nil
+}
+
+// openStore opens the log's state index: <data>/state/<name>.db on the POSIX
+// tier, the log's own MySQL-compatible database on the s3 tier.
+func openStore(ctx context.Context, cfg Config, lc LogConfig) (*state.Store, error) {
+	if lc.Storage.Kind == "s3" {
+		dsn, err := keyfile.Read(lc.Storage.MySQLDSNFile)
+		if err != nil {
+			return nil, fmt.Errorf("mysql_dsn_file: %w", err)
+		}
+		return state.OpenMySQL(ctx, dsn, lc.Origin)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Data, "state"), 0o700); err != nil {
+		return nil, fmt.Errorf("state folder: %w", err)
+	}
+	return state.Open(filepath.Join(cfg.Data, "state", lc.Name+".db"), lc.Origin)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tabularium/tabularium/personality/api"
 	"github.com/tabularium/tabularium/personality/registry"
 	"github.com/tabularium/tabularium/personality/state"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // servedLog is one open log and its configuration.
@@ -101,10 +102,35 @@ func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Lo
 			return nil, err
 		}
 	}
+	if lc.Storage.Kind == "s3" {
+		return openAWSLog(ctx, lc, signer, vkey, opts, logger)
+	}
 	return engine.OpenPOSIX(ctx, engine.POSIXConfig{
 		Dir: lc.Storage.Dir, Signer: signer, VKey: vkey, Options: opts,
 		Logger: logger.With("log", lc.Name),
 	})
+}
+
+// openAWSLog opens a log of storage kind s3, reading its secrets from their
+// files (mode 0600).
+func openAWSLog(ctx context.Context, lc LogConfig, signer note.Signer, vkey string, opts engine.Options, logger *slog.Logger) (*engine.Log, error) {
+	st := lc.Storage
+	dsn, err := keyfile.Read(st.MySQLDSNFile)
+	if err != nil {
+		return nil, fmt.Errorf("mysql_dsn_file: %w", err)
+	}
+	cfg := engine.AWSConfig{
+		Endpoint: st.Endpoint, Region: st.Region, Bucket: st.Bucket, Prefix: st.Prefix, PathStyle: st.PathStyle,
+		DSN: dsn, Signer: signer, VKey: vkey, Options: opts, Logger: logger.With("log", lc.Name),
+	}
+	if st.CredentialsFile != "" {
+		c, err := engine.ReadAWSCredentials(st.CredentialsFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = &c
+	}
+	return engine.OpenAWS(ctx, cfg)
 }
 
 // LogInfo is one element of GET /logs.
