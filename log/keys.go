@@ -139,3 +139,10 @@ func validKeyName(name string) bool {
 	}
 	return true
 }
+
+// KeyType returns the signed-note key type of a verifier key (KeyTypeEd25519,
+// KeyTypeECDSA, KeyTypeCosignatureV1, …) after checking its form.
+func KeyType(vkey string) (byte, error) {
+	_, typ, _, err := splitVKey(strings.TrimSpace(vkey))
+	return typ, err
+}

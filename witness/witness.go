@@ -2,7 +2,6 @@ package witness
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -155,9 +154,8 @@ func (w *Witness) addLog(l Log) error {
 
 // isCosignatureKey reports whether vkey has the cosignature/v1 key type.
 func isCosignatureKey(vkey string) bool {
-	i := strings.LastIndexByte(vkey, '+')
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(vkey[i+1:]))
-	return err == nil && len(raw) > 0 && raw[0] == log.KeyTypeCosignatureV1
+	typ, err := log.KeyType(vkey)
+	return err == nil && typ == log.KeyTypeCosignatureV1
 }
 
 // VerifierKey returns the witness's cosignature/v1 verifier key (type 0x04),
