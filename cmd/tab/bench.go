@@ -81,6 +81,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	rootKeys, logNames := pairFlag(c.rootKeys), pairFlag(c.logNames)
 	fs.Var(rootKeys, "root-key", "[LOG=]FILE: the log's root authority key (mode 0600); repeat per log")
 	fs.StringVar(&c.data, "data", "", "the server's data folder: read root keys where tabularium serve generates them")
+	fs.StringVar(&c.data, "dev-data", "", "alias of --data: the data folder of tabularium dev (its keys/<log>-root.key)")
 	fs.Var(logNames, "log", "[KIND=]NAME: log name of a registry kind (land, diplomas, vaccinations); default the kind")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "report this local process's resident memory (/proc/PID/status)")
 	fs.IntVar(&c.prepare, "prepare", 0, "entries to sign before the clock starts (default --count, or rate×duration, or 50000)")

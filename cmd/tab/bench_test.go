@@ -205,3 +205,14 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestBenchDevDataIsData: --dev-data, as issue 7 names it, is --data.
+func TestBenchDevDataIsData(t *testing.T) {
+	c, err := parseBenchFlags([]string{"--dev-data", "/tmp/dev", "--duration", "1s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.data != "/tmp/dev" {
+		t.Errorf("--dev-data set data to %q", c.data)
+	}
+}

@@ -1,8 +1,12 @@
 package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/tabularium/tabularium/personality/rules"
@@ -62,5 +66,52 @@ func BenchmarkCommitAll(b *testing.B) {
 		if err := s.CommitAll(chs); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGroupAtSize is the registry's work on one group of 256 entries in
+// an index that already holds 200,000 objects under random keys (as
+// vaccination certificates are, by hash): 256 reads of existing objects, then
+// one CommitAll of 256 new ones. It shows how the index scales past SQLite's
+// page cache.
+func BenchmarkGroupAtSize(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"), "example.org/log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	id := func(i int) string {
+		h := sha256.Sum256([]byte(strconv.Itoa(i)))
+		return "vaccination/" + hex.EncodeToString(h[:])
+	}
+	group := func(from int) []*rules.Changes {
+		chs := make([]*rules.Changes, 256)
+		for j := range chs {
+			chs[j] = &rules.Changes{
+				Objects: []*rules.Object{{ID: id(from + j), Status: "issued", Latest: uint64(from + j), History: []uint64{uint64(from + j)}}},
+				Meta:    rules.Meta{Size: uint64(from + j + 1)},
+			}
+		}
+		return chs
+	}
+	const size = 200_000
+	for i := 0; i < size; i += 256 {
+		if err := s.CommitAll(group(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	next := size + 256
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for range b.N {
+		for range 256 {
+			if o, err := s.Object(id(rng.IntN(size))); err != nil || o == nil {
+				b.Fatalf("read: %v, %v", o, err)
+			}
+		}
+		if err := s.CommitAll(group(next)); err != nil {
+			b.Fatal(err)
+		}
+		next += 256
 	}
 }
