@@ -204,7 +204,14 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	l.inflight.Wait()
+	drained := make(chan struct{})
+	go func() { l.inflight.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		l.cancel()
+		return fmt.Errorf("close %s: entries still in flight: %w", l.origin, ctx.Err())
+	}
 	err := l.shutdown(ctx)
 	l.cancel()
 	if err != nil {
@@ -216,7 +223,10 @@ func (l *Log) Close(ctx context.Context) error {
 // open wires an opened tessera driver into a Log.
 func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam, signer note.Signer, vkey string, o Options, logger *slog.Logger) (*Log, error) {
 	o = o.withDefaults()
-	ctx, cancel := context.WithCancel(ctx)
+	// The log's background work (sequencing, integration, publication) lives
+	// until Close, not until the opening context ends: tessera must be shut down
+	// before its context is cancelled, or queued entries are never resolved.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(o.BatchMaxSize, o.BatchMaxAge).
