@@ -173,7 +173,7 @@ func ParseReceipt(text []byte) (*Receipt, error) {
 // parseEntryHash decodes 32 bytes of canonical unpadded base64url.
 func parseEntryHash(s string, h *[32]byte) error {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) != 32 {
+	if err != nil || len(b) != 32 || base64.RawURLEncoding.EncodeToString(b) != s {
 		return fmt.Errorf("%w: entry hash %q is not 32 bytes of unpadded base64url", ErrMalformedReceipt, s)
 	}
 	copy(h[:], b)

@@ -113,7 +113,8 @@ func splitVKey(vkey string) (name string, typ byte, key []byte, err error) {
 		return "", 0, nil, fmt.Errorf("%w: verifier key %q is not name+hash+key", ErrBadKey, vkey)
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(key64)
-	if err != nil || len(raw) < 2 {
+	// The decoder skips CR and LF: accept only the canonical encoding.
+	if err != nil || len(raw) < 2 || base64.StdEncoding.EncodeToString(raw) != key64 {
 		return "", 0, nil, fmt.Errorf("%w: verifier key %q has bad base64", ErrBadKey, vkey)
 	}
 	hash, err := strconv.ParseUint(hash16, 16, 32)

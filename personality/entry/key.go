@@ -36,8 +36,9 @@ func ParsePublicKey(s string) (crypto.PublicKey, error) {
 		return nil, fmt.Errorf("%w: key %q has no type prefix", ErrMalformed, s)
 	}
 	raw, err := b64.DecodeString(enc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key %q is not base64url", ErrMalformed, s)
+	// The decoder skips CR and LF: only the canonical encoding names a key.
+	if err != nil || b64.EncodeToString(raw) != enc {
+		return nil, fmt.Errorf("%w: key %q is not canonical base64url", ErrMalformed, s)
 	}
 	switch typ {
 	case KeyEd25519:
