@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -13,7 +14,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
-// metrics exports OpenTelemetry metrics, tessera's included, for Prometheus.
+// metrics exports OpenTelemetry metrics, tessera's included, for Prometheus, and
+// Go's runtime profiles under /debug/pprof/.
 type metrics struct {
 	handler  http.Handler
 	provider *sdkmetric.MeterProvider
@@ -30,6 +32,9 @@ func newMetrics() (*metrics, error) {
 	otel.SetMeterProvider(mp)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Go profiles, on the same listener: loopback-only unless metrics_public.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	return &metrics{handler: mux, provider: mp}, nil
 }
 
