@@ -28,7 +28,11 @@ type Config struct {
 	MetricsPublic bool   `yaml:"metrics_public"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Logs            []LogConfig   `yaml:"logs"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit (default 768; a
+	// negative value disables it). The GOMEMLIMIT environment variable, if set,
+	// takes precedence.
+	MemoryLimitMiB int         `yaml:"memory_limit_mib"`
+	Logs           []LogConfig `yaml:"logs"`
 }
 
 // LogConfig configures one log.
@@ -108,6 +112,9 @@ const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultMetricsListen = "127.0.0.1:9464"
 	DefaultOriginPrefix  = "tabularium.local/"
+	// DefaultMemoryLimitMiB keeps a server's resident memory under 1 GiB: the
+	// garbage collector works harder as the heap nears it.
+	DefaultMemoryLimitMiB = 768
 )
 
 // DefaultConfig returns the embedded default: three logs, land, diplomas and
@@ -160,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MetricsListen == "" {
 		c.MetricsListen = DefaultMetricsListen
+	}
+	if c.MemoryLimitMiB == 0 {
+		c.MemoryLimitMiB = DefaultMemoryLimitMiB
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second

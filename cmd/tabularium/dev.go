@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tabularium/tabularium/client"
 	"github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/witness"
@@ -69,6 +70,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cfg.Logs[i].RepublishInterval = 30 * time.Second
 	}
 	hooks := serveHooks{routes: routes, ready: func(ctx context.Context, s *server, url string) error {
+		// The registries' root keys are known once they are open: add them, so
+		// that tab verify proves the signers' roles up to them.
+		if err := os.WriteFile(policyPath, []byte(policy+devRoots(s)), 0o644); err != nil {
+			return err
+		}
 		if err := seedDemo(ctx, s, cfg.Data, logger); err != nil {
 			return fmt.Errorf("seed the demo registry: %w", err)
 		}
@@ -76,6 +82,21 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}}
 	return serve(ctx, cfg, logger, stdout, hooks)
+}
+
+// devRoots returns the trust policy's lines naming every log's root keys
+// (client.ParseRoots).
+func devRoots(s *server) string {
+	var b strings.Builder
+	b.WriteString("# The root authority keys that grant the registries' roles; tab verify proves\n# the signers' roles up to them.\n")
+	for _, sl := range s.logs {
+		fmt.Fprintf(&b, "# %s %s", client.RootsDirective, sl.log.Origin())
+		for _, k := range sl.reg.Config().Roots {
+			fmt.Fprintf(&b, " %s", k)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 func loopback(addr string) bool {

@@ -68,6 +68,10 @@ func TestDevStack(t *testing.T) {
 	if len(policy.Logs) != 3 || len(policy.Witnesses) != 3 {
 		t.Fatalf("trust policy has %d logs and %d witnesses", len(policy.Logs), len(policy.Witnesses))
 	}
+	roots, err := client.ParseRoots(text, policy)
+	if err != nil || len(roots) != 3 {
+		t.Fatalf("roots in the trust policy: %v %v", roots, err)
+	}
 	samples, _ := filepath.Glob(filepath.Join(data, "samples", "*.tlog-proof"))
 	if len(samples) < 8 {
 		t.Fatalf("%d sample certificates, want 8", len(samples))
@@ -81,9 +85,15 @@ func TestDevStack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		sum, err := client.Verify(policy, c, time.Now(), time.Hour)
+		sum, err := client.VerifyWithRoots(policy, roots, c, time.Now(), time.Hour)
 		if err != nil {
 			t.Fatalf("%s does not verify: %v", filepath.Base(f), err)
+		}
+		if !strings.HasPrefix(sum.Roles, client.RolesAsRecorded) || len(sum.Proven) == 0 {
+			t.Fatalf("%s: roles %q", filepath.Base(f), sum.Roles)
+		}
+		if strings.Contains(f, "diploma") && !strings.Contains(sum.String(), " as university (granted at entry ") {
+			t.Fatalf("%s:\n%s", filepath.Base(f), sum)
 		}
 		if len(sum.Cosignatures) < 2 || len(sum.Opened) == 0 && !strings.Contains(f, "pledge") {
 			t.Fatalf("%s: %d cosignatures, %d openings", filepath.Base(f), len(sum.Cosignatures), len(sum.Opened))

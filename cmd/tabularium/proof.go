@@ -11,9 +11,11 @@ import (
 
 // proofHandler serves GET /logs/{name}/proof/{index}: the certificate of an
 // entry (c2sp.org/tlog-proof with the entry as extra data) against the log's
-// latest published checkpoint.
+// latest published checkpoint, with the role grants that prove its signers'
+// roles, read from the registry's role objects.
 type proofHandler struct {
 	reader client.LogReader
+	roles  client.RoleState
 	logger *slog.Logger
 }
 
@@ -24,7 +26,7 @@ func (h proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "index must be a decimal number without leading zeros", http.StatusBadRequest)
 		return
 	}
-	c, err := client.Issue(r.Context(), h.reader, index)
+	c, err := client.Issue(r.Context(), h.reader, index, h.roles)
 	if errors.Is(err, client.ErrNotPublished) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

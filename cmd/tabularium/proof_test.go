@@ -170,18 +170,33 @@ func TestProofEndpointIssuesVerifiableCertificates(t *testing.T) {
 		if i == idx {
 			c.Openings = []client.Opening{{Doc: 0, Salt: salt, Contents: deed}}
 		}
-		s, err := client.Verify(wl.policy, c, time.Now(), time.Hour)
+		roots := client.Roots{landOrigin: {wl.root.Public}}
+		s, err := client.VerifyWithRoots(wl.policy, roots, c, time.Now(), time.Hour)
 		if err != nil {
 			t.Fatalf("proof %d: %v\n%s", i, err, b)
 		}
-		if s.Index != i || len(s.Cosignatures) < 2 {
+		if s.Index != i || len(s.Cosignatures) < 2 || s.Roles != client.RolesAsRecorded || len(s.Proven) != 1 {
 			t.Fatalf("summary %+v", s)
+		}
+		// Entry 0 is the registrar's grant, signed by the root key; the
+		// parcels are registered by the registrar, granted at entry 0.
+		if i == 0 && (s.Proven[0].Key != wl.root.Public || s.Proven[0].Role != "root" || len(c.Grants) != 0) {
+			t.Fatalf("roles of the grant: %+v", s.Proven)
+		}
+		if i != 0 && (len(c.Grants) != 1 || !strings.Contains(s.String(), "signed by:  "+string(wl.registrar.Public)+" as registrar (granted at entry 0 by root "+string(wl.root.Public)+")")) {
+			t.Fatalf("roles of entry %d:\n%s", i, s)
+		}
+		// Under another root key, the same certificate is refused.
+		other, _ := entry.GenerateKey(entry.KeyEd25519)
+		if _, err := client.VerifyWithRoots(wl.policy, client.Roots{landOrigin: {other.Public}}, c, time.Now(), time.Hour); !errors.Is(err, client.ErrRole) {
+			t.Fatalf("proof %d under another root: %v", i, err)
 		}
 		if i == idx {
 			if s.Object != "land/parcel-17" || len(s.Signers) != 2 || len(s.Opened) != 1 {
 				t.Fatalf("summary %+v", s)
 			}
-			writeGolden(t, c, wl.policyTxt)
+			t.Logf("certificate of %d bytes:\n%s", len(b), s)
+			writeGolden(t, c, wl.policyTxt+fmt.Sprintf("# %s %s %s\n", client.RootsDirective, landOrigin, wl.root.Public))
 		}
 	}
 	code, b := httpGet(t, wl.url+"/logs/land/checkpoint")

@@ -154,7 +154,7 @@ func (s *server) handler() http.Handler {
 		base := "/logs/" + sl.cfg.Name + "/"
 		infos = append(infos, LogInfo{Name: sl.cfg.Name, Origin: sl.log.Origin(), VKey: sl.log.VerifierKey(), URL: base})
 		mux.Handle("GET "+base+"{path...}", tiles.Handler{Reader: sl.log.Reader(), Logger: s.logger.With("log", sl.cfg.Name)})
-		mux.Handle("GET "+base+"proof/{index}", proofHandler{reader: sl.log.Reader(), logger: s.logger.With("log", sl.cfg.Name)})
+		mux.Handle("GET "+base+"proof/{index}", proofHandler{reader: sl.log.Reader(), roles: sl.reg, logger: s.logger.With("log", sl.cfg.Name)})
 	}
 	mux.HandleFunc("GET /logs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

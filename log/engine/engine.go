@@ -56,6 +56,10 @@ type Options struct {
 	MaxPending uint
 	// NoAntispam disables deduplication of identical entries.
 	NoAntispam bool
+	// AntispamMemoryEntries is how many recent entries tessera's in-memory
+	// deduplication cache holds in front of the persistent index (default 32768;
+	// tessera's own default, 262144, holds about 100 MiB at full load).
+	AntispamMemoryEntries uint
 	// WitnessPolicy, if set, is a c2sp.org/tlog-policy text: checkpoints are
 	// published only once cosigned by a quorum of its witnesses.
 	WitnessPolicy []byte
@@ -79,6 +83,9 @@ func (o Options) withDefaults() Options {
 	def(&o.RepublishInterval, time.Minute)
 	def(&o.WitnessTimeout, 5*time.Second)
 	def(&o.AwaitPoll, 100*time.Millisecond)
+	if o.AntispamMemoryEntries == 0 {
+		o.AntispamMemoryEntries = 32 << 10
+	}
 	if o.MaxPending == 0 {
 		o.MaxPending = 8192
 	}
@@ -234,7 +241,7 @@ func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam,
 		WithCheckpointRepublishInterval(o.RepublishInterval).
 		WithPushback(o.PushbackMaxOutstanding)
 	if antispam != nil {
-		opts = opts.WithAntispam(tessera.DefaultAntispamInMemorySize, antispam)
+		opts = opts.WithAntispam(o.AntispamMemoryEntries, antispam)
 	}
 	if len(o.WitnessPolicy) > 0 {
 		group, err := tessera.NewWitnessGroupFromPolicy(o.WitnessPolicy)
