@@ -32,6 +32,13 @@ var (
 	ErrInclusion = errors.New("entry not proven in the log")
 	// ErrOpening: an opening does not match the entry's document commitment.
 	ErrOpening = errors.New("document opening does not match its commitment")
+	// ErrGrant: a role grant the certificate carries is not a validly signed
+	// role.grant entry of the log, proven in the checkpoint before the entry.
+	ErrGrant = errors.New("role grant not proven in the log")
+	// ErrRole: the grants do not prove a role the entry needs, a grant is not
+	// needed, or a chain of grants does not end at a root key the verifier
+	// trusts.
+	ErrRole = errors.New("signer's role not proven")
 )
 
 // VerifyError is a refused certificate: Reason is one of the Err* values above

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/personality/entry"
 )
 
 // The files in testdata were written by a real tabularium server whose land
@@ -60,6 +61,15 @@ func TestGoldenCertificateVerifiesOffline(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 	t.Logf("certificate of %d bytes:\n%s", len(cert), s)
+	// It predates role grants: it verifies with its roles not proven, and is
+	// refused by a verifier that names the log's root keys.
+	if s.Roles != RolesNotProven {
+		t.Fatalf("roles: %q", s.Roles)
+	}
+	root, _ := entry.GenerateKey(entry.KeyEd25519)
+	if _, err := VerifyWithRoots(p, Roots{s.Origin: {root.Public}}, c, now, time.Hour); !errors.Is(err, ErrRole) {
+		t.Fatalf("with roots: %v", err)
+	}
 	// Two hours later, with a maximum age of one hour, the cosignatures are stale.
 	if _, err := Verify(p, c, now.Add(2*time.Hour), time.Hour); !errors.Is(err, ErrStaleCosignatures) {
 		t.Fatalf("stale: %v", err)

@@ -16,13 +16,6 @@ import (
 	"github.com/tabularium/tabularium/personality/entry"
 )
 
-// RolesNotProven is the Summary's account of signers' roles. A certificate
-// proves that the entry is in the log and who signed it; whether each signer
-// held the role the entry type needs was checked by the log's rules when the
-// entry was admitted and is re-checked by anyone who replays the log, but it
-// cannot be proven offline from the certificate alone.
-const RolesNotProven = "roles not proven offline: the log's rules checked them on admission; a replay of the log re-checks them"
-
 // Summary is what a verified certificate establishes.
 type Summary struct {
 	Origin    string
@@ -33,7 +26,10 @@ type Summary struct {
 	// SignedAt is the time the signers claim in the entry.
 	SignedAt time.Time
 	Signers  []entry.PublicKey
-	Roles    string
+	// Proven are the roles the entry needs, proven by the certificate's
+	// grants; Roles is the account of them for a person.
+	Proven []ProvenRole
+	Roles  string
 	// Opened lists the kinds of the documents whose openings matched.
 	Opened []OpenedDocument
 	// Checkpoint is the cosigned checkpoint the entry is proven in.
@@ -54,7 +50,25 @@ type OpenedDocument struct {
 // and all its signatures verify; it was made for this log; its RFC 6962 leaf
 // hash is included in the checkpoint's tree at the certificate's index; and
 // every opening matches its commitment. A refusal is a *VerifyError.
+//
+// Verify trusts no root keys: it checks the certificate's role grants but not
+// whom their chains end at; VerifyWithRoots does.
 func Verify(p *log.Policy, c *Certificate, now time.Time, maxAge time.Duration) (*Summary, error) {
+	return VerifyWithRoots(p, nil, c, now, maxAge)
+}
+
+// VerifyWithRoots is Verify that also proves the signers' roles as recorded,
+// up to the root keys the verifier trusts for the log (roots, see ParseRoots).
+// Each grant the certificate carries must be a validly signed role.grant entry
+// of the log, included in the same checkpoint at an index below the entry it
+// serves; for every role the entry type needs (rules.RequiredRoles), a signer
+// must hold it by the latest such grant, whose own signer holds the granting
+// role by a further grant, up to a grant signed by a trusted root key; and
+// every grant must serve. Without roots for the log, a certificate without
+// grants verifies with its roles reported as not proven, and the chains of one
+// with grants are checked up to a root key that is reported as not trusted. A
+// revocation after a grant is not ruled out: that needs the state map.
+func VerifyWithRoots(p *log.Policy, roots Roots, c *Certificate, now time.Time, maxAge time.Duration) (*Summary, error) {
 	cp, cosigs, err := verifyCheckpoint(p, c.Checkpoint, now, maxAge)
 	if err != nil {
 		return nil, err
@@ -80,10 +94,14 @@ func Verify(p *log.Policy, c *Certificate, now time.Time, maxAge time.Duration) 
 	if err != nil {
 		return nil, err
 	}
+	proven, account, err := verifyRoles(cp, c, e, roots)
+	if err != nil {
+		return nil, err
+	}
 	return &Summary{
 		Origin: cp.Origin, Index: c.Index, EntryHash: e.Hash,
 		Type: e.Payload.Type, Object: e.Payload.Object, SignedAt: time.Unix(e.Payload.Time, 0).UTC(),
-		Signers: e.Signers, Roles: RolesNotProven, Opened: opened,
+		Signers: e.Signers, Proven: proven, Roles: account, Opened: opened,
 		Checkpoint: cp, Cosignatures: cosigs,
 	}, nil
 }
@@ -203,8 +221,23 @@ func (s *Summary) String() string {
 	fmt.Fprintf(&b, "VERIFIED %s of %s\n", s.Type, s.Object)
 	fmt.Fprintf(&b, "  log:        %s, entry %d (entry hash %x)\n", s.Origin, s.Index, s.EntryHash)
 	fmt.Fprintf(&b, "  signed at:  %s (as claimed by the signers)\n", s.SignedAt.Format(time.RFC3339))
+	signer := map[entry.PublicKey]bool{}
 	for _, k := range s.Signers {
-		fmt.Fprintf(&b, "  signed by:  %s\n", k)
+		signer[k] = true
+		fmt.Fprintf(&b, "  signed by:  %s", k)
+		sep := " as "
+		for _, r := range s.Proven {
+			if r.Key == k {
+				fmt.Fprintf(&b, "%s%s", sep, r)
+				sep = "; as "
+			}
+		}
+		b.WriteString("\n")
+	}
+	for _, r := range s.Proven {
+		if !signer[r.Key] {
+			fmt.Fprintf(&b, "  role:       %s as %s\n", r.Key, r)
+		}
 	}
 	fmt.Fprintf(&b, "  roles:      %s\n", s.Roles)
 	for _, d := range s.Opened {

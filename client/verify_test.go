@@ -165,7 +165,7 @@ func twoOtherLogs(t *testing.T) *log.Policy {
 }
 
 var allReasons = []error{ErrMalformedCertificate, ErrUnknownLog, ErrLogSignature, ErrBadCosignature, ErrUnknownSignature,
-	ErrTooFewCosignatures, ErrStaleCosignatures, ErrEntry, ErrWrongLog, ErrInclusion, ErrOpening}
+	ErrTooFewCosignatures, ErrStaleCosignatures, ErrEntry, ErrWrongLog, ErrInclusion, ErrOpening, ErrGrant, ErrRole}
 
 func TestEntryForAnotherLogRefused(t *testing.T) {
 	l := smallLog(t)
@@ -213,34 +213,56 @@ func TestStaleCosignaturesRefused(t *testing.T) {
 }
 
 // TestOneFlippedByteAnywhereFails flips each bit of every byte of a small
-// certificate in turn: none of the results is accepted.
+// certificate, and of one carrying a chain of role grants, in turn: none of
+// the results is accepted.
 func TestOneFlippedByteAnywhereFails(t *testing.T) {
 	l := smallLog(t)
 	c := l.cert(2, 5, testNow, 0, 1, 2)
 	c.Openings = []Opening{l.opening()}
-	b, err := c.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.policy()
-	bits := []byte{0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80}
-	if testing.Short() {
-		bits = bits[:2]
-	}
-	for i := range b {
-		for _, bit := range bits {
-			m := bytes.Clone(b)
-			m[i] ^= bit
-			c, err := ParseCertificate(m)
-			if err == nil {
-				_, err = Verify(p, c, testNow, time.Hour)
+	rl := newRoleLog(t)
+	for _, tc := range []struct {
+		name  string
+		c     *Certificate
+		p     *log.Policy
+		roots Roots
+	}{
+		{"plain", c, l.policy(), nil},
+		{"with role grants", rl.diploma(0, 1), rl.policy(), rl.roots()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.c.Marshal()
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err == nil {
-				t.Fatalf("flipping bit %#x of byte %d (%q) was accepted", bit, i, b[i])
+			if _, err := VerifyWithRoots(tc.p, tc.roots, tc.c, testNow, time.Hour); err != nil {
+				t.Fatal(err)
 			}
-		}
+			bits := []byte{0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80}
+			if testing.Short() {
+				bits = bits[:2]
+			}
+			reasons := map[string]int{}
+			for i := range b {
+				for _, bit := range bits {
+					m := bytes.Clone(b)
+					m[i] ^= bit
+					c, err := ParseCertificate(m)
+					if err == nil {
+						_, err = VerifyWithRoots(tc.p, tc.roots, c, testNow, time.Hour)
+					}
+					if err == nil {
+						t.Fatalf("flipping bit %#x of byte %d (%q) was accepted", bit, i, b[i])
+					}
+					for _, r := range allReasons {
+						if errors.Is(err, r) {
+							reasons[r.Error()]++
+						}
+					}
+				}
+			}
+			t.Logf("certificate of %d bytes; %d flips refused, by reason: %v", len(b), len(b)*len(bits), reasons)
+		})
 	}
-	t.Logf("certificate of %d bytes; %d flips refused", len(b), len(b)*len(bits))
 }
 
 func TestParseRefusesNonCanonical(t *testing.T) {

@@ -151,11 +151,41 @@ func TestCertAndVerifyOffline(t *testing.T) {
 	must("cert", "--server", url, "--log", "land", fmt.Sprint(sub.Index), "--open", opening, "--out", cert)
 
 	out := must("verify", "--policy", policyFile, "--max-age", "1h", cert)
-	for _, want := range []string{"VERIFIED land.register of land/parcel-9", "signed by:  " + reg, "signed by:  " + owner,
-		fmt.Sprintf("document:   deed (%d bytes) matches", len(deed)), "witnessed:  by w", "roles not proven offline"} {
+	for _, want := range []string{"VERIFIED land.register of land/parcel-9", "signed by:  " + reg + " as registrar (granted at entry ", "signed by:  " + owner,
+		fmt.Sprintf("document:   deed (%d bytes) matches", len(deed)), "witnessed:  by w", "but not up to a root you trust"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, out)
 		}
+	}
+	// With the log's root key named in the policy, the registrar's role is
+	// proven as recorded, up to it; under another root key it is refused.
+	rootPEM, err := os.ReadFile(rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := entry.ParsePrivateKeyPEM(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyText, _ := os.ReadFile(policyFile)
+	withRoots := func(name string, k entry.PublicKey) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, append(bytes.Clone(policyText), "# tabularium-roots tabularium.local/land "+string(k)+"\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	out = must("verify", "--policy", withRoots("roots.policy", root.Public), cert)
+	for _, want := range []string{"signed by:  " + reg + " as registrar (granted at entry 0 by root " + string(root.Public) + ")",
+		"roles:      as recorded", "a revocation after a grant is not ruled out offline"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out)
+		}
+	}
+	other, _ := entry.GenerateKey(entry.KeyEd25519)
+	if _, err := tab("verify", "--policy", withRoots("other-root.policy", other.Public), cert); err == nil ||
+		!strings.Contains(err.Error(), "REFUSED") || !strings.Contains(err.Error(), "signer's role not proven") {
+		t.Errorf("verify under another root: %v", err)
 	}
 
 	good, _ := os.ReadFile(cert)

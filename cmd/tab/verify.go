@@ -14,7 +14,9 @@ import (
 )
 
 // runVerify checks a certificate offline: it reads only the policy and the
-// certificate files and never touches the network. A receipt (the argument
+// certificate files and never touches the network. The policy's
+// "# tabularium-roots <origin> <key>..." lines name the root keys trusted to
+// grant roles; with them the signers' roles are proven as recorded. A receipt (the argument
 // itself, a file, or a PNG of its QR code) is first completed online from the
 // server it names; the certificate fetched must be of the entry the receipt
 // names, and is then verified offline like any other.
@@ -42,6 +44,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now
 	if err != nil {
 		return err
 	}
+	roots, err := client.ParseRoots(pt, p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *policyPath, err)
+	}
 	c, r, err := readEvidence(certPath)
 	if err != nil {
 		return fmt.Errorf("REFUSED %s: %w", certPath, err)
@@ -56,7 +62,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now
 			return fmt.Errorf("cannot complete the receipt: %w", err)
 		}
 	}
-	s, err := client.Verify(p, c, now, *maxAge)
+	s, err := client.VerifyWithRoots(p, roots, c, now, *maxAge)
 	if err != nil {
 		return fmt.Errorf("REFUSED %s: %w", certPath, err)
 	}

@@ -45,7 +45,7 @@ func Apply(cfg *Config, st State, meta Meta, e *entry.Entry, index uint64) (*Cha
 			return nil, malformed(CodeMissingDocument, "a %s entry must commit to a %q document", p.Type, d)
 		}
 	}
-	c := &applyCtx{cfg: cfg, st: st, e: e, p: p, index: index, touched: map[string]*Object{}}
+	c := &applyCtx{cfg: cfg, st: st, e: e, p: p, index: index, touched: map[string]*Object{}, needs: RequiredRoles(p)}
 	c.time = max(meta.Time, p.Time)
 	obj, err := c.get(p.Object)
 	if err != nil {
@@ -81,9 +81,10 @@ type handler struct {
 	kind       string         // registry kind the type belongs to; "" for every kind
 	object     *regexp.Regexp // the object ids the type may name
 	example    string
-	creates    bool     // whether the type may name a new object
-	createOnly bool     // whether it must name a new object
-	docs       []string // document kinds the entry must commit to
+	creates    bool                          // whether the type may name a new object
+	createOnly bool                          // whether it must name a new object
+	docs       []string                      // document kinds the entry must commit to
+	needs      func(p *entry.Payload) []Need // roles the signers must hold; see RequiredRoles
 	apply      func(c *applyCtx, obj *Object) *Error
 }
 
@@ -102,6 +103,9 @@ type applyCtx struct {
 	// acts maps every identity the signers act for to the signer: a signer acts
 	// for its own key and for every key it succeeded by rotation or recovery.
 	acts map[entry.PublicKey]entry.PublicKey
+	// needs are the roles the entry's signers must hold (RequiredRoles); the
+	// handlers check roles only through them.
+	needs []Need
 }
 
 func stateUnavailable(err error) *Error {

@@ -16,6 +16,7 @@ var (
 
 func init() {
 	role := handler{object: roleObjectRE, example: "role/<role>/<holder key>", creates: true}
+	role.needs = roleEntryNeeds
 	grant, revoke := role, role
 	grant.apply, revoke.apply = applyGrant, applyRevoke
 	handlers[entry.TypeRoleGrant] = grant
@@ -24,6 +25,7 @@ func init() {
 	key := handler{object: keyObjectRE, example: "key/<old key>", creates: true}
 	rotate, recover, cancel, complete := key, key, key, key
 	rotate.apply, recover.apply = applyRotate, applyRecover
+	recover.needs = needsOf(Need{Roles: []string{RoleRegistrar}}, Need{Roles: []string{RoleCourt}})
 	cancel.apply, complete.apply = applyRecoverCancel, applyRecoverComplete
 	cancel.creates, complete.creates = false, false
 	handlers[entry.TypeKeyRotate] = rotate
@@ -39,11 +41,10 @@ func checkRole(c *applyCtx, obj *Object) (*entry.RoleFields, *Error) {
 	if obj.ID != roleObject(f.Role, f.Holder) {
 		return nil, malformed(CodeWrongObject, "a %s entry for role %s and holder %s must name the object %s", c.p.Type, f.Role, f.Holder, roleObject(f.Role, f.Holder))
 	}
-	grantor, ok := Grantor[f.Role]
-	if !ok {
+	if _, ok := Grantor[f.Role]; !ok {
 		return nil, malformed(CodeUnknownRole, "role %q is not a registry role", f.Role)
 	}
-	if err := c.requireRole(grantor); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -128,10 +129,10 @@ func applyRecover(c *applyCtx, obj *Object) *Error {
 	if obj.Recovery != nil {
 		return conflict(CodeRecoveryPending, "a recovery of %s to %s is already pending", oldKey(obj), obj.Recovery.New)
 	}
-	if err := c.requireRole(RoleRegistrar); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
-	if err := c.requireRole(RoleCourt); err != nil {
+	if err := c.requireNeed(1); err != nil {
 		return err
 	}
 	if k, err := c.get(keyObject(f.New)); err != nil {

@@ -17,23 +17,24 @@ var (
 
 func init() {
 	handlers[entry.TypeDiplomaIssue] = handler{kind: KindDiplomas, object: diplomaObjectRE, example: "diploma/<sha-256 of the credential id, hex>",
-		creates: true, createOnly: true, docs: []string{"record"}, apply: applyDiplomaIssue}
+		creates: true, createOnly: true, docs: []string{"record"}, apply: applyDiplomaIssue, needs: needsOf(role(RoleUniversity))}
 	handlers[entry.TypeDiplomaRevoke] = handler{kind: KindDiplomas, object: diplomaObjectRE, example: "diploma/<sha-256 of the credential id, hex>",
-		apply: revoker(RoleEduMinistry)}
+		apply: revoke, needs: needsOf(Need{Roles: []string{RoleEduMinistry}, Unless: "signed by the diploma's issuer"})}
 	handlers[entry.TypeVaccinationIssue] = handler{kind: KindVaccinations, object: vaccinationObjectRE, example: "vaccination/<sha-256 of the certificate id, hex>",
-		creates: true, createOnly: true, docs: []string{"contents"}, apply: applyVaccinationIssue}
+		creates: true, createOnly: true, docs: []string{"contents"}, apply: applyVaccinationIssue, needs: needsOf(role(RoleVaccinationIs))}
 	handlers[entry.TypeVaccinationRevoke] = handler{kind: KindVaccinations, object: vaccinationObjectRE, example: "vaccination/<sha-256 of the certificate id, hex>",
-		apply: revoker(RoleHealth)}
+		apply: revoke, needs: needsOf(Need{Roles: []string{RoleHealth}, Unless: "signed by the certificate's issuer"})}
 	handlers[entry.TypeVaccinationRecall] = handler{kind: KindVaccinations, object: batchObjectRE, example: "batch/<batch id>",
-		apply: applyRecall}
+		apply: applyRecall, needs: needsOf(role(RoleHealth))}
 }
 
-// issuer returns the signer identity that holds role, refusing if none does.
-func issuer(c *applyCtx, role string) (entry.PublicKey, *Error) {
-	if err := c.requireRole(role); err != nil {
+// issuer returns the signer identity that holds the role the entry needs,
+// refusing if none does.
+func issuer(c *applyCtx) (entry.PublicKey, *Error) {
+	if err := c.requireNeed(0); err != nil {
 		return "", err
 	}
-	h, err := c.holders(role)
+	h, err := c.holders(c.needs[0].Roles[0])
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +42,7 @@ func issuer(c *applyCtx, role string) (entry.PublicKey, *Error) {
 }
 
 func applyDiplomaIssue(c *applyCtx, obj *Object) *Error {
-	iss, err := issuer(c, RoleUniversity)
+	iss, err := issuer(c)
 	if err != nil {
 		return err
 	}
@@ -53,27 +54,25 @@ func applyDiplomaIssue(c *applyCtx, obj *Object) *Error {
 	return nil
 }
 
-// revoker returns the rule of a revocation: by the issuer (or the key that
-// replaced it) or by a holder of the supervising role.
-func revoker(supervisor string) func(*applyCtx, *Object) *Error {
-	return func(c *applyCtx, obj *Object) *Error {
-		if obj.Status != StatusValid {
-			return conflict(CodeAlreadyRevoked, "%s is already %s", obj.ID, obj.Status)
-		}
-		if !c.signedBy(obj.Issuer) {
-			if err := c.requireRole(supervisor); err != nil {
-				return forbidden(CodeRoleNotHeld, "only the issuer %s or a holder of the role %s can revoke %s", obj.Issuer, supervisor, obj.ID)
-			}
-		}
-		obj.Status = StatusRevoked
-		return nil
+// revoke is the rule of a revocation: by the issuer (or the key that
+// replaced it) or by a holder of the supervising role the entry needs.
+func revoke(c *applyCtx, obj *Object) *Error {
+	if obj.Status != StatusValid {
+		return conflict(CodeAlreadyRevoked, "%s is already %s", obj.ID, obj.Status)
 	}
+	if !c.signedBy(obj.Issuer) {
+		if err := c.requireNeed(0); err != nil {
+			return forbidden(CodeRoleNotHeld, "only the issuer %s or a holder of the role %s can revoke %s", obj.Issuer, strings.Join(c.needs[0].Roles, " or "), obj.ID)
+		}
+	}
+	obj.Status = StatusRevoked
+	return nil
 }
 
 func batchObject(b string) string { return "batch/" + b }
 
 func applyVaccinationIssue(c *applyCtx, obj *Object) *Error {
-	iss, err := issuer(c, RoleVaccinationIs)
+	iss, err := issuer(c)
 	if err != nil {
 		return err
 	}
@@ -95,7 +94,7 @@ func applyVaccinationIssue(c *applyCtx, obj *Object) *Error {
 }
 
 func applyRecall(c *applyCtx, obj *Object) *Error {
-	if err := c.requireRole(RoleHealth); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	if obj.Status == StatusRecalled {

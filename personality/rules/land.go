@@ -10,19 +10,20 @@ import (
 var landObjectRE = regexp.MustCompile(`^land/[A-Za-z0-9._:-]{1,128}$`)
 
 func init() {
-	land := func(creates bool, apply func(*applyCtx, *Object) *Error, docs ...string) handler {
-		return handler{kind: KindLand, object: landObjectRE, example: "land/<cadastral number>", creates: creates, docs: docs, apply: apply}
+	land := func(creates bool, apply func(*applyCtx, *Object) *Error, needs func(*entry.Payload) []Need, docs ...string) handler {
+		return handler{kind: KindLand, object: landObjectRE, example: "land/<cadastral number>", creates: creates, docs: docs, apply: apply, needs: needs}
 	}
-	register := land(true, applyRegister)
+	court := needsOf(role(RoleCourt))
+	register := land(true, applyRegister, needsOf(role(RoleRegistrar)))
 	register.createOnly = true
 	handlers[entry.TypeLandRegister] = register
-	handlers[entry.TypeLandTransfer] = land(false, applyTransfer)
-	handlers[entry.TypeLandPledge] = land(false, applyPledge)
-	handlers[entry.TypeLandRelease] = land(false, applyRelease)
-	handlers[entry.TypeLandArrest] = land(false, applyArrest, "order")
-	handlers[entry.TypeLandLift] = land(false, applyLift, "order")
-	handlers[entry.TypeLandCourtOrder] = land(false, applyCourtOrder, "order")
-	handlers[entry.TypeLandCorrect] = land(false, applyCorrect, "record")
+	handlers[entry.TypeLandTransfer] = land(false, applyTransfer, needsOf(role(RoleNotary, RoleRegistrar)))
+	handlers[entry.TypeLandPledge] = land(false, applyPledge, pledgeNeeds)
+	handlers[entry.TypeLandRelease] = land(false, applyRelease, nil)
+	handlers[entry.TypeLandArrest] = land(false, applyArrest, court, "order")
+	handlers[entry.TypeLandLift] = land(false, applyLift, court, "order")
+	handlers[entry.TypeLandCourtOrder] = land(false, applyCourtOrder, court, "order")
+	handlers[entry.TypeLandCorrect] = land(false, applyCorrect, needsOf(Need{Roles: []string{RoleRegistrar}, Signers: 2}), "record")
 }
 
 // checkShares refuses an owner list with a repeated or replaced key, or whose
@@ -71,7 +72,7 @@ func setOwners(c *applyCtx, obj *Object, owners []entry.Share) {
 }
 
 func applyRegister(c *applyCtx, obj *Object) *Error {
-	if err := c.requireRole(RoleRegistrar); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	f := fieldsOf[entry.OwnersFields](c)
@@ -102,7 +103,7 @@ func applyTransfer(c *applyCtx, obj *Object) *Error {
 			return conflict(CodePledgeStanding, "pledge %d to %s stands on %s; the pledgee must co-sign the transfer or release the pledge first", p.Number, p.Pledgee, obj.ID)
 		}
 	}
-	if err := c.requireRole(RoleNotary, RoleRegistrar); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	setOwners(c, obj, f.Buyers)
@@ -120,12 +121,13 @@ func applyPledge(c *applyCtx, obj *Object) *Error {
 	if err := c.requireSigned("the pledgee", f.Pledgee); err != nil {
 		return err
 	}
-	if ok, err := c.holds(f.Pledgee, RoleBank); err != nil {
+	bank := c.needs[0]
+	if ok, err := c.holds(bank.Key, bank.Roles[0]); err != nil {
 		return err
 	} else if !ok {
-		return forbidden(CodeNotBank, "the pledgee %s does not hold the role bank; only a bank can take a pledge", f.Pledgee)
+		return forbidden(CodeNotBank, "the pledgee %s does not hold the role %s; only a bank can take a pledge", bank.Key, bank.Roles[0])
 	}
-	if err := c.requireRole(RoleRegistrar); err != nil {
+	if err := c.requireNeed(1); err != nil {
 		return err
 	}
 	obj.Counter++
@@ -152,7 +154,7 @@ func applyRelease(c *applyCtx, obj *Object) *Error {
 }
 
 func applyArrest(c *applyCtx, obj *Object) *Error {
-	if err := c.requireRole(RoleCourt); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	order, _ := c.p.Doc("order")
@@ -162,7 +164,7 @@ func applyArrest(c *applyCtx, obj *Object) *Error {
 }
 
 func applyLift(c *applyCtx, obj *Object) *Error {
-	if err := c.requireRole(RoleCourt); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	f := fieldsOf[entry.LiftFields](c)
@@ -176,7 +178,7 @@ func applyLift(c *applyCtx, obj *Object) *Error {
 }
 
 func applyCourtOrder(c *applyCtx, obj *Object) *Error {
-	if err := c.requireRole(RoleCourt); err != nil {
+	if err := c.requireNeed(0); err != nil {
 		return err
 	}
 	f := fieldsOf[entry.CourtOrderFields](c)
@@ -190,7 +192,8 @@ func applyCourtOrder(c *applyCtx, obj *Object) *Error {
 }
 
 func applyCorrect(c *applyCtx, obj *Object) *Error {
-	regs, err := c.holders(RoleRegistrar)
+	need := c.needs[0]
+	regs, err := c.holders(need.Roles[0])
 	if err != nil {
 		return err
 	}
@@ -198,8 +201,8 @@ func applyCorrect(c *applyCtx, obj *Object) *Error {
 	for _, r := range regs {
 		signers[c.acts[r]] = true
 	}
-	if len(signers) < 2 {
-		return forbidden(CodeFourEyes, "a correction needs the signatures of two different registrars; it has %d", len(signers))
+	if len(signers) < need.Count() {
+		return forbidden(CodeFourEyes, "a correction needs the signatures of %d different registrars; it has %d", need.Count(), len(signers))
 	}
 	f := fieldsOf[entry.OwnersFields](c)
 	if !sameShares(f.Owners, obj.Owners) {
