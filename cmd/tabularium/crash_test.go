@@ -93,14 +93,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	data := t.TempDir()
 	args := []string{"--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off"}
 	cmd, base := startServe(t, bin, args...)
-	pemText, err := keyfile.Read(RootKeyPath(data, "land"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := entry.ParsePrivateKeyPEM([]byte(pemText + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := landRoot(t, data)
 
 	var all []acked
 	for round := 0; round < *crashRounds; round++ {
@@ -246,14 +239,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	data := t.TempDir()
 	args := []string{"--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off"}
 	cmd, base := startServe(t, bin, args...)
-	pemText, err := keyfile.Read(RootKeyPath(data, "land"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := entry.ParsePrivateKeyPEM([]byte(pemText + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := landRoot(t, data)
 	stop := make(chan struct{})
 	done := make(chan []acked)
 	go func() { done <- grantLoad(t, base, root, stop) }()
@@ -289,4 +275,18 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			t.Fatalf("acknowledged entry %d is not in the checkpoint published at shutdown (size %d)", a.index, size)
 		}
 	}
+}
+
+// landRoot reads the land log's generated root authority key under data.
+func landRoot(t *testing.T, data string) *entry.PrivateKey {
+	t.Helper()
+	pemText, err := keyfile.Read(RootKeyPath(data, "land"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := entry.ParsePrivateKeyPEM([]byte(pemText + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

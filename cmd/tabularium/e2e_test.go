@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +25,9 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// servingRE matches the line serve prints once its logs are open.
+var servingRE = regexp.MustCompile(`^tabularium serving \d+ logs on (\S+)/logs$`)
 
 // startServe runs "tabularium serve" with args and returns the base URL it prints.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
@@ -45,8 +49,8 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "tabularium serving 3 logs on "); ok {
-				lines <- strings.TrimSuffix(u, "/logs")
+			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
+				lines <- m[1]
 			}
 		}
 	}()

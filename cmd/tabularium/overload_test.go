@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/personality/entry"
 )
 
@@ -56,14 +55,7 @@ func TestOverloadPushesBackAndRecovers(t *testing.T) {
 	defer s.close(context.Background())
 	srv := httptest.NewServer(s.handler())
 	defer srv.Close()
-	pemText, err := keyfile.Read(RootKeyPath(cfg.Data, "land"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := entry.ParsePrivateKeyPEM([]byte(pemText + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := landRoot(t, cfg.Data)
 	const clients, each = 96, 40
 	work := grants(t, root, clients*each+20)
 

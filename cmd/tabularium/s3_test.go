@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -82,34 +80,7 @@ logs:
 // start runs one front end and returns it and its base URL.
 func (st *s3Tier) start(t *testing.T) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(st.bin, "serve", "--config", st.config, "--listen", "127.0.0.1:0", "--metrics-listen", "off")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "tabularium serving 1 logs on "); ok {
-				urls <- strings.TrimSuffix(u, "/logs")
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case <-time.After(60 * time.Second):
-		t.Fatal("front end did not start")
-	}
+	cmd, base := startServe(t, st.bin, "--config", st.config, "--listen", "127.0.0.1:0", "--metrics-listen", "off")
 	// Ready once a checkpoint is published: tessera publishes the first one
 	// within a checkpoint interval of the log's creation.
 	for deadline := time.Now().Add(30 * time.Second); status(t, base+"/readyz") != 200; time.Sleep(100 * time.Millisecond) {
