@@ -91,7 +91,7 @@ func PolicyForKey(vkey string) (*log.Policy, error) {
 //
 // The state is saved as the audit goes, so an audit stopped by ctx or by a
 // network failure resumes where it stopped when run again with the same state.
-func Audit(ctx context.Context, src LogSource, cfg rules.Config, st *AuditState, opts AuditOptions) (*AuditReport, error) {
+func Audit(ctx context.Context, src LogReader, cfg rules.Config, st *AuditState, opts AuditOptions) (*AuditReport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,12 +159,12 @@ func Audit(ctx context.Context, src LogSource, cfg rules.Config, st *AuditState,
 
 // latestCheckpoint fetches the log's checkpoint and verifies it, and with a
 // last-seen store its consistency with the last one seen, recording it.
-func latestCheckpoint(ctx context.Context, src LogSource, ls *LastSeen, p *log.Policy, origin string, maxAge time.Duration, clock func() time.Time) (log.Checkpoint, []byte, error) {
+func latestCheckpoint(ctx context.Context, src LogReader, ls *LastSeen, p *log.Policy, origin string, maxAge time.Duration, clock func() time.Time) (log.Checkpoint, []byte, error) {
 	now := time.Now()
 	if clock != nil {
 		now = clock()
 	}
-	msg, err := src.Checkpoint(ctx)
+	msg, err := src.ReadCheckpoint(ctx)
 	if err != nil {
 		return log.Checkpoint{}, nil, fmt.Errorf("fetch checkpoint: %w", err)
 	}

@@ -14,20 +14,6 @@ import (
 	"github.com/tabularium/tabularium/personality/rules"
 )
 
-// LogSource reads a log's public resources (c2sp.org/tlog-tiles). Fetcher is
-// one. Everything it returns is untrusted: the auditor and the watcher check
-// it against a verified checkpoint. A resource that does not exist is an
-// error wrapping os.ErrNotExist; implementations must be safe for concurrent use.
-type LogSource interface {
-	// Checkpoint returns the log's latest signed checkpoint.
-	Checkpoint(ctx context.Context) ([]byte, error)
-	// ReadTile returns a hash tile, with the contract of tessera's
-	// client.TileFetcherFunc: p is the partial width, 0 for a full tile.
-	ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
-	// ReadEntryBundle returns an entry bundle, p being its partial width.
-	ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error)
-}
-
 // ObjectSource returns an object's state as a log server serves it: nil and no
 // error for an object the server does not know.
 type ObjectSource interface {
@@ -42,7 +28,7 @@ const maxBundleSize = layout.EntryBundleWidth * (2 + 64<<10)
 const maxObjectSize = 16 << 20
 
 // ReadEntryBundle returns an entry bundle; a missing partial bundle falls back
-// to the full one, as for tiles. It implements LogSource.
+// to the full one, as for tiles. It implements LogReader.
 func (f *Fetcher) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
 	b, err := f.get(ctx, layout.EntriesPath(index, p), maxBundleSize)
 	if p != 0 && errors.Is(err, os.ErrNotExist) {

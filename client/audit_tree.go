@@ -49,7 +49,7 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // the tile that holds it, and the root the checkpoint's. It holds the compact
 // range of the leaves read so far, which is all a resumed read needs.
 type treeReader struct {
-	src   LogSource
+	src   LogReader
 	cp    log.Checkpoint
 	msg   []byte
 	rng   *compact.Range
@@ -62,7 +62,7 @@ type cachedTile struct {
 	hashes [][]byte
 }
 
-func newTreeReader(src LogSource, rng *compact.Range, cp log.Checkpoint, msg []byte) *treeReader {
+func newTreeReader(src LogReader, rng *compact.Range, cp log.Checkpoint, msg []byte) *treeReader {
 	return &treeReader{src: src, cp: cp, msg: msg, rng: rng, tiles: map[uint64]cachedTile{}}
 }
 

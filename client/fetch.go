@@ -66,8 +66,8 @@ func (f *Fetcher) get(ctx context.Context, path string, limit int64) ([]byte, er
 	return b, nil
 }
 
-// Checkpoint returns the log's latest signed checkpoint.
-func (f *Fetcher) Checkpoint(ctx context.Context) ([]byte, error) {
+// ReadCheckpoint returns the log's latest signed checkpoint.
+func (f *Fetcher) ReadCheckpoint(ctx context.Context) ([]byte, error) {
 	return f.get(ctx, "checkpoint", maxCheckpointSize)
 }
 

@@ -20,12 +20,19 @@ import (
 // the log's latest published checkpoint; over HTTP it is 404.
 var ErrNotPublished = errors.New("entry not covered by the published checkpoint")
 
-// LogReader is read access to a log's published resources with the contracts
-// of tessera.LogReader, which implements it: a missing resource is an error
-// wrapping os.ErrNotExist.
+// LogReader is read access to a log's published resources (c2sp.org/tlog-tiles)
+// with the contracts of tessera.LogReader, which implements it, as does Fetcher:
+// a resource that does not exist is an error wrapping os.ErrNotExist, and
+// implementations are safe for concurrent use. What a reader returns is
+// untrusted: Issue is meant for the log's own server, and the auditor and the
+// watcher check everything against a verified checkpoint.
 type LogReader interface {
+	// ReadCheckpoint returns the log's latest signed checkpoint.
 	ReadCheckpoint(ctx context.Context) ([]byte, error)
+	// ReadTile returns a hash tile, with the contract of tessera's
+	// client.TileFetcherFunc: p is the partial width, 0 for a full tile.
 	ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error)
+	// ReadEntryBundle returns an entry bundle, p being its partial width.
 	ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error)
 }
 

@@ -73,7 +73,7 @@ type WatchOptions struct {
 // not), and reports every entry matching filter. It returns the index of the
 // next entry to read, with ctx's error when ctx ends, or nil after one poll
 // with opts.Once.
-func Watch(ctx context.Context, src LogSource, origin string, filter WatchFilter, from uint64, opts WatchOptions) (uint64, error) {
+func Watch(ctx context.Context, src LogReader, origin string, filter WatchFilter, from uint64, opts WatchOptions) (uint64, error) {
 	if opts.Policy == nil {
 		return from, errors.New("watch: no trust policy or log key")
 	}
@@ -97,7 +97,7 @@ func Watch(ctx context.Context, src LogSource, origin string, filter WatchFilter
 }
 
 type watcher struct {
-	src     LogSource
+	src     LogReader
 	origin  string
 	filter  WatchFilter
 	next    uint64

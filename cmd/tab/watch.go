@@ -63,7 +63,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	start := uint64(*from)
 	if *from < 0 {
-		msg, err := lt.fetcher.Checkpoint(ctx)
+		msg, err := lt.fetcher.ReadCheckpoint(ctx)
 		if err != nil {
 			return err
 		}

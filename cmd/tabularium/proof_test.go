@@ -267,7 +267,7 @@ func TestLastSeenFollowsRealLog(t *testing.T) {
 		for j := 0; j < n; j++ {
 			wl.registerWait(t, j == n-1, fmt.Sprintf("p-%d-%d", i, j), []byte("salt"), []byte("deed"))
 		}
-		msg, err := f.Checkpoint(ctx)
+		msg, err := f.ReadCheckpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
