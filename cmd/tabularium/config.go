@@ -224,7 +224,7 @@ func (c Config) Validate() error {
 		if err != nil {
 			return fmt.Errorf("config: metrics_listen %q: %w", c.MetricsListen, err)
 		}
-		if ip := net.ParseIP(host); !c.MetricsPublic && (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+		if !c.MetricsPublic && !loopbackHost(host) {
 			return fmt.Errorf("config: metrics_listen %q is not a loopback address; set metrics_public: true to expose metrics", c.MetricsListen)
 		}
 	}
@@ -295,4 +295,10 @@ func (l LogConfig) validateStorage() error {
 		return errors.New("storage kind s3 needs checkpoint_interval of at least 1s (tessera's AWS driver)")
 	}
 	return nil
+}
+
+// loopbackHost reports whether host, from an address, reaches only this machine.
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

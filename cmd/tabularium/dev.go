@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if !loopback(cfg.Listen) {
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !loopbackHost(host) {
 		return fmt.Errorf("dev listens on loopback only; %q is not a loopback address", cfg.Listen)
 	}
 	base := "http://" + cfg.Listen
@@ -97,11 +98,6 @@ func devRoots(s *server) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func loopback(addr string) bool {
-	host, _, _ := strings.Cut(addr, ":")
-	return host == "127.0.0.1" || host == "localhost" || strings.HasPrefix(addr, "[::1]")
 }
 
 // devWitnessRoutes makes (on first start) or loads the keys of three witnesses

@@ -187,11 +187,7 @@ func checkCheckpoint(ctx context.Context, l *engine.Log) error {
 	if err != nil {
 		return err
 	}
-	v, err := log.NewVerifier(l.VerifierKey())
-	if err != nil {
-		return err
-	}
-	_, _, err = log.OpenCheckpoint(cp, l.Origin(), v)
+	_, _, err = log.OpenCheckpoint(cp, l.Origin(), l.Verifier())
 	return err
 }
 

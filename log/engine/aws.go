@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/go-sql-driver/mysql"
-	"github.com/tabularium/tabularium/log"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	tesseraaws "github.com/transparency-dev/tessera/storage/aws"
@@ -176,35 +175,21 @@ func s3Options(cfg AWSConfig) func(*s3.Options) {
 
 // checkAWSIdentity is checkIdentity for a bucket.
 func checkAWSIdentity(ctx context.Context, client *s3.Client, cfg AWSConfig) error {
-	v, err := log.NewVerifier(cfg.VKey)
-	if err != nil {
-		return fmt.Errorf("%w: verifier key: %w", ErrIdentity, err)
-	}
-	msg := []byte("tabularium key check\n")
-	sig, err := cfg.Signer.Sign(msg)
-	if err != nil {
-		return fmt.Errorf("sign key check: %w", err)
-	}
-	if v.Name() != cfg.Signer.Name() || v.KeyHash() != cfg.Signer.KeyHash() || !v.Verify(msg, sig) {
-		return fmt.Errorf("%w: verifier key %q is not the key of signer %q", ErrIdentity, cfg.VKey, cfg.Signer.Name())
-	}
 	key := path.Join(cfg.Prefix, layout.CheckpointPath)
+	where := fmt.Sprintf("s3://%s/%s", cfg.Bucket, key)
+	var cp []byte
 	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(cfg.Bucket), Key: aws.String(key)})
-	if isNoSuchKey(err) {
-		return nil
+	switch {
+	case isNoSuchKey(err):
+	case err != nil:
+		return fmt.Errorf("read the published checkpoint %s: %w", where, err)
+	default:
+		defer out.Body.Close()
+		if cp, err = io.ReadAll(io.LimitReader(out.Body, 1<<20)); err != nil {
+			return fmt.Errorf("read the published checkpoint %s: %w", where, err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("read the published checkpoint s3://%s/%s: %w", cfg.Bucket, key, err)
-	}
-	defer out.Body.Close()
-	cp, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("read the published checkpoint s3://%s/%s: %w", cfg.Bucket, key, err)
-	}
-	if _, _, err := log.OpenCheckpoint(cp, cfg.Signer.Name(), v); err != nil {
-		return fmt.Errorf("%w: s3://%s/%s is not a checkpoint of %s under this key: %w", ErrIdentity, cfg.Bucket, key, cfg.Signer.Name(), err)
-	}
-	return nil
+	return checkIdentity(cfg.Signer, cfg.VKey, cp, where)
 }
 
 func isNoSuchKey(err error) bool {

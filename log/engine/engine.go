@@ -19,6 +19,8 @@ import (
 
 	"github.com/transparency-dev/tessera"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/tabularium/tabularium/log"
 )
 
 // ErrPushback means the log is overloaded and the entry was not accepted. The
@@ -106,6 +108,7 @@ type Index struct {
 type Log struct {
 	origin   string
 	vkey     string
+	verifier note.Verifier
 	reader   tessera.LogReader
 	add      tessera.AddFn
 	awaiter  *tessera.PublicationAwaiter
@@ -125,6 +128,9 @@ type Log struct {
 
 // Origin returns the log's checkpoint origin line.
 func (l *Log) Origin() string { return l.origin }
+
+// Verifier returns the verifier of the log's checkpoint signatures.
+func (l *Log) Verifier() note.Verifier { return l.verifier }
 
 // VerifierKey returns the signed-note verifier key of the log's checkpoints.
 func (l *Log) VerifierKey() string { return l.vkey }
@@ -230,6 +236,10 @@ func (l *Log) Close(ctx context.Context) error {
 // open wires an opened tessera driver into a Log.
 func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam, signer note.Signer, vkey string, o Options, logger *slog.Logger) (*Log, error) {
 	o = o.withDefaults()
+	verifier, err := log.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: verifier key: %w", ErrIdentity, err)
+	}
 	// The log's background work (sequencing, integration, publication) lives
 	// until Close, not until the opening context ends: tessera must be shut down
 	// before its context is cancelled, or queued entries are never resolved.
@@ -259,6 +269,7 @@ func open(ctx context.Context, driver tessera.Driver, antispam tessera.Antispam,
 	return &Log{
 		origin:   signer.Name(),
 		vkey:     vkey,
+		verifier: verifier,
 		reader:   reader,
 		add:      appender.Add,
 		awaiter:  tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, o.AwaitPoll),

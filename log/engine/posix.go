@@ -58,7 +58,11 @@ func OpenPOSIX(ctx context.Context, cfg POSIXConfig) (*Log, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log folder: %w", err)
 	}
-	if err := checkIdentity(cfg.Dir, cfg.Signer, cfg.VKey); err != nil {
+	cp, err := readPublishedCheckpoint(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIdentity(cfg.Signer, cfg.VKey, cp, cfg.Dir); err != nil {
 		return nil, err
 	}
 	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir, HTTPClient: cfg.HTTPClient})
@@ -79,10 +83,11 @@ func OpenPOSIX(ctx context.Context, cfg POSIXConfig) (*Log, error) {
 // the folder holds another log. The configuration must be fixed; retrying is futile.
 var ErrIdentity = errors.New("log identity mismatch")
 
-// checkIdentity refuses a verifier key that is not the signer's, and a folder whose
-// published checkpoint does not verify under that key and origin: tessera would
-// otherwise re-sign the existing tree under a new identity without a word.
-func checkIdentity(dir string, signer note.Signer, vkey string) error {
+// checkIdentity refuses a verifier key that is not the signer's, and a published
+// checkpoint (cp, nil if there is none yet, found at where) that does not verify
+// under that key and origin: tessera would otherwise re-sign the existing tree
+// under a new identity without a word.
+func checkIdentity(signer note.Signer, vkey string, cp []byte, where string) error {
 	v, err := log.NewVerifier(vkey)
 	if err != nil {
 		return fmt.Errorf("%w: verifier key: %w", ErrIdentity, err)
@@ -95,15 +100,24 @@ func checkIdentity(dir string, signer note.Signer, vkey string) error {
 	if v.Name() != signer.Name() || v.KeyHash() != signer.KeyHash() || !v.Verify(msg, sig) {
 		return fmt.Errorf("%w: verifier key %q is not the key of signer %q", ErrIdentity, vkey, signer.Name())
 	}
-	cp, err := os.ReadFile(filepath.Join(dir, layout.CheckpointPath))
-	if errors.Is(err, fs.ErrNotExist) {
+	if cp == nil {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read the published checkpoint in %s: %w", dir, err)
-	}
 	if _, _, err := log.OpenCheckpoint(cp, signer.Name(), v); err != nil {
-		return fmt.Errorf("%w: %s holds a checkpoint that is not of %s under this key: %w", ErrIdentity, dir, signer.Name(), err)
+		return fmt.Errorf("%w: %s holds a checkpoint that is not of %s under this key: %w", ErrIdentity, where, signer.Name(), err)
 	}
 	return nil
+}
+
+// readPublishedCheckpoint returns the checkpoint in a POSIX log folder, or nil
+// if the log has published none.
+func readPublishedCheckpoint(dir string) ([]byte, error) {
+	cp, err := os.ReadFile(filepath.Join(dir, layout.CheckpointPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the published checkpoint in %s: %w", dir, err)
+	}
+	return cp, nil
 }
