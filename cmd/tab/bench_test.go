@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -10,14 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tabularium/tabularium/cmd/internal/binarytest"
 
 	"github.com/tabularium/tabularium/personality/rules"
 )
@@ -108,39 +107,9 @@ func TestSummarise(t *testing.T) {
 func startTabularium(t *testing.T) (string, string, int) {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tabularium")
-	if out, err := exec.Command("go", "build", "-o", bin, "../tabularium").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), " logs on "); ok {
-				urls <- strings.TrimSuffix(rest, "/logs")
-			}
-		}
-	}()
-	select {
-	case u := <-urls:
-		return u, data, cmd.Process.Pid
-	case <-time.After(60 * time.Second):
-		t.Fatal("tabularium did not start")
-	}
-	return "", "", 0
+	cmd, url := binarytest.StartServe(t, binarytest.Build(t, "../tabularium"), "--data", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off")
+	return url, data, cmd.Process.Pid
 }
 
 // TestBenchAgainstServer runs the mixed bench against the real server binary

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -10,11 +9,11 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tabularium/tabularium/cmd/internal/binarytest"
 
 	tlog "github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/keyfile"
@@ -28,10 +27,6 @@ import (
 // trust policy file.
 func startWitnessedServer(t *testing.T, dir string) (url, policyFile string) {
 	t.Helper()
-	bin := filepath.Join(dir, "tabularium")
-	if out, err := exec.Command("go", "build", "-o", bin, "../tabularium").CombinedOutput(); err != nil {
-		t.Fatalf("go build tabularium: %v\n%s", err, out)
-	}
 	data := filepath.Join(dir, "data")
 	const origin = "tabularium.local/land"
 	skey, vkey, err := tlog.GenerateKey(origin)
@@ -71,26 +66,7 @@ logs:
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", cfgFile)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, u, ok := strings.Cut(sc.Text(), " logs on "); ok {
-				urls <- strings.TrimSuffix(u, "/logs")
-			}
-		}
-	}()
-	select {
-	case url = <-urls:
-	case <-time.After(60 * time.Second):
-		t.Fatal("tabularium did not start")
-	}
+	_, url = binarytest.StartServe(t, binarytest.Build(t, "../tabularium"), "--config", cfgFile)
 	return url, policyFile
 }
 

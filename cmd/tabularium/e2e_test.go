@@ -1,66 +1,26 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/tabularium/tabularium/cmd/internal/binarytest"
 )
 
 // buildBinary builds the tabularium command into a temporary folder.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tabularium")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// servingRE matches the line serve prints once its logs are open.
-var servingRE = regexp.MustCompile(`^tabularium serving \d+ logs on (\S+)/logs$`)
+func buildBinary(t *testing.T) string { return binarytest.Build(t, ".") }
 
 // startServe runs "tabularium serve" with args and returns the base URL it prints.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
-				lines <- m[1]
-			}
-		}
-	}()
-	select {
-	case u := <-lines:
-		return cmd, u
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start")
-	}
-	return nil, ""
+	return binarytest.StartServe(t, bin, args...)
 }
 
 func getJSON(t *testing.T, url string, v any) {

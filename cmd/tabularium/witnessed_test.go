@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tabularium/tabularium/cmd/internal/binarytest"
+
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
@@ -100,10 +102,7 @@ func TestWitnessedPublication(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs tabwitness")
 	}
-	bin := filepath.Join(t.TempDir(), "tabwitness")
-	if out, err := exec.Command("go", "build", "-o", bin, "../tabwitness").CombinedOutput(); err != nil {
-		t.Fatalf("go build tabwitness: %v\n%s", err, out)
-	}
+	bin := binarytest.Build(t, "../tabwitness")
 	data := t.TempDir()
 	const origin = "tabularium.local/land"
 	skey, vkey, err := log.GenerateKey(origin)
