@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tabularium/tabularium/log/engine/enginetest"
+
 	"net/http/httptest"
 
-	tlog "github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/engine"
 	"github.com/tabularium/tabularium/personality/api"
 	"github.com/tabularium/tabularium/personality/entry"
@@ -44,14 +45,7 @@ func TestRegistrarWorkflow(t *testing.T) {
 	}
 
 	origin := "tabularium.local/land"
-	skey, vkey, _ := tlog.GenerateKey(origin)
-	signer, _ := tlog.NewSigner(skey)
-	lg, err := engine.OpenPOSIX(ctx, engine.POSIXConfig{Dir: filepath.Join(dir, "log"), Signer: signer, VKey: vkey,
-		Options: engine.Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxAge: 5 * time.Millisecond, NoAntispam: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lg.Close(ctx)
+	lg := enginetest.OpenPOSIX(t, origin, engine.Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxAge: 5 * time.Millisecond, NoAntispam: true})
 	store, err := state.Open(filepath.Join(dir, "state.db"), origin)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tabularium/tabularium/log/engine/enginetest"
+
 	"github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/engine"
 )
@@ -33,28 +35,11 @@ type testLog struct {
 
 func newTestLog(t *testing.T, n int) testLog {
 	t.Helper()
-	skey, vkey, err := log.GenerateKey("example.com/tiles")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := log.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := engine.OpenPOSIX(context.Background(), engine.POSIXConfig{
-		Dir:    t.TempDir(),
-		Signer: signer,
-		VKey:   vkey,
-		Options: engine.Options{
-			NoAntispam:         true,
-			BatchMaxAge:        10 * time.Millisecond,
-			CheckpointInterval: 100 * time.Millisecond,
-		},
-		Logger: slog.New(slog.DiscardHandler),
+	l := enginetest.OpenPOSIX(t, "example.com/tiles", engine.Options{
+		NoAntispam:         true,
+		BatchMaxAge:        10 * time.Millisecond,
+		CheckpointInterval: 100 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	entries := make([][]byte, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	tlog "github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/log/engine/enginetest"
+
 	"github.com/tabularium/tabularium/log/engine"
 	"github.com/tabularium/tabularium/personality/entry"
 	"github.com/tabularium/tabularium/personality/registry"
@@ -44,25 +45,10 @@ func newEnv(t *testing.T, kind string) *env {
 	ctx := context.Background()
 	name := kind
 	origin := "tabularium.local/" + name
-	skey, vkey, err := tlog.GenerateKey(origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := tlog.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	lg, err := engine.OpenPOSIX(ctx, engine.POSIXConfig{Dir: filepath.Join(dir, "log"), Signer: signer, VKey: vkey,
-		Options: engine.Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxAge: 5 * time.Millisecond, AwaitPoll: 20 * time.Millisecond, NoAntispam: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		lg.Close(cctx)
-	})
+	lg := enginetest.OpenPOSIX(t, origin,
+		engine.Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxAge: 5 * time.Millisecond, AwaitPoll: 20 * time.Millisecond, NoAntispam: true})
+	var err error
 	root := key(t)
 	e := &env{t: t, name: name, log: lg, root: root}
 	e.clock.Store(baseTime)

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	tlog "github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/log/engine/enginetest"
+
 	"github.com/tabularium/tabularium/log/engine"
 	"github.com/tabularium/tabularium/personality/entry"
 	"github.com/tabularium/tabularium/personality/registry"
@@ -43,24 +44,7 @@ func key(tb testing.TB) *entry.PrivateKey {
 // openPOSIX opens a real POSIX log in a fresh folder, closed at the end of the test.
 func openPOSIX(tb testing.TB, origin string, opts engine.Options) *engine.Log {
 	tb.Helper()
-	skey, vkey, err := tlog.GenerateKey(origin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := tlog.NewSigner(skey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	lg, err := engine.OpenPOSIX(context.Background(), engine.POSIXConfig{Dir: filepath.Join(tb.TempDir(), "log"), Signer: signer, VKey: vkey, Options: opts})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		lg.Close(ctx)
-	})
-	return lg
+	return enginetest.OpenPOSIX(tb, origin, opts)
 }
 
 // newFixture opens a land registry over lg with a fresh state index.
