@@ -26,5 +26,12 @@
 // through the registry's rule engine (personality/rules), resumably; Watch
 // follows a log and reports entries touching watched objects or keys.
 //
-// Not built yet (see README.md): proof of the signers' roles.
+// Signers' roles are proven by the role grants a certificate carries, up to a
+// root key the verifier trusts; a revocation after a grant is not ruled out
+// offline (that needs the state map, not built yet; see README.md).
+//
+// Dependencies: besides log, the client imports only the pure, I/O-free part of
+// the personality — the rule engine (personality/rules), as DESIGN.md allows for
+// auditors, and the entry format it is written in (personality/entry) — so that
+// verifiers and auditors run the very rules the server runs.
 package client
