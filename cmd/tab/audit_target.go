@@ -108,11 +108,7 @@ func (lt *logTarget) lookupOrigin(ctx context.Context, c *http.Client) (string, 
 // rootKeyFromData returns the public root authority key of the log in the
 // server's data folder, <data>/keys/<name>-root.key.
 func rootKeyFromData(data, name string) (entry.PublicKey, error) {
-	pemText, err := keyfile.Read(filepath.Join(data, "keys", name+"-root.key"))
-	if err != nil {
-		return "", err
-	}
-	k, err := entry.ParsePrivateKeyPEM([]byte(pemText))
+	k, err := readKey(dataRootKey(data, name))
 	if err != nil {
 		return "", fmt.Errorf("root authority key: %w", err)
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -121,16 +119,11 @@ func rootKey(c *benchConfig, name string) (*entry.PrivateKey, error) {
 	if c.data == "" {
 		return nil, fmt.Errorf("no root key for log %s: give --root-key %s=FILE or --data DIR", name, name)
 	}
-	candidates := []string{
-		filepath.Join(c.data, "keys", name+"-root.key"),
-		filepath.Join(c.data, name, "root.key"),
+	k, err := readKey(dataRootKey(c.data, name))
+	if err != nil {
+		return nil, fmt.Errorf("no root key for log %s under %s: %w", name, c.data, err)
 	}
-	for _, f := range candidates {
-		if _, err := os.Stat(f); err == nil {
-			return readKey(f)
-		}
-	}
-	return nil, fmt.Errorf("no root key for log %s under %s (looked for %s)", name, c.data, strings.Join(candidates, ", "))
+	return k, nil
 }
 
 // actors are the role holders the bench creates and grants itself for one run.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/tabularium/tabularium/log/keyfile"
@@ -35,6 +36,12 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, k.Public)
 	return nil
+}
+
+// dataRootKey is where tabularium serve and dev keep the generated root
+// authority key of log name under their data folder.
+func dataRootKey(data, name string) string {
+	return filepath.Join(data, "keys", name+"-root.key")
 }
 
 // readKey reads a private key file, refusing one that others may read.
