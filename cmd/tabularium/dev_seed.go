@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/tabularium/tabularium/client"
-	"github.com/tabularium/tabularium/log/keyfile"
 	"github.com/tabularium/tabularium/personality/entry"
 	"github.com/tabularium/tabularium/personality/rules"
 )
@@ -64,20 +63,12 @@ func (d *demo) key(who string) (*entry.PrivateKey, error) {
 	if log, ok := strings.CutPrefix(who, "root-"); ok {
 		path = RootKeyPath(d.data, log)
 	}
-	text, _, err := keyfile.ReadOrCreate(path, func() (string, error) {
-		k, err := entry.GenerateKey(entry.KeyEd25519)
-		if err != nil {
-			return "", err
-		}
-		b, err := k.MarshalPEM()
-		return strings.TrimSpace(string(b)), err
-	})
+	k, _, err := partyKey(path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := entry.ParsePrivateKeyPEM([]byte(text + "\n"))
 	d.keys[who] = k
-	return k, err
+	return k, nil
 }
 
 func (d *demo) logNamed(name string) *servedLog {

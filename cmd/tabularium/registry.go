@@ -24,6 +24,26 @@ func RootKeyPath(data, name string) string {
 	return filepath.Join(data, "keys", name+"-root.key")
 }
 
+// partyKey returns the Ed25519 party key in the PEM file at path, first
+// generating it (mode 0600) if the file does not exist; created says whether it did.
+func partyKey(path string) (k *entry.PrivateKey, created bool, err error) {
+	text, created, err := keyfile.ReadOrCreate(path, func() (string, error) {
+		k, err := entry.GenerateKey(entry.KeyEd25519)
+		if err != nil {
+			return "", err
+		}
+		b, err := k.MarshalPEM()
+		return string(b), err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if k, err = entry.ParsePrivateKeyPEM([]byte(text)); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, created, nil
+}
+
 // openRegistry opens the personality of one log: its state index in
 // <data>/state/<name>.db, caught up with the log, and its rules. A log with no
 // configured root keys gets a root authority key generated on first start into
@@ -39,20 +59,9 @@ func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, 
 	}
 	if len(rc.Roots) == 0 {
 		path := RootKeyPath(cfg.Data, lc.Name)
-		pemText, created, err := keyfile.ReadOrCreate(path, func() (string, error) {
-			k, err := entry.GenerateKey(entry.KeyEd25519)
-			if err != nil {
-				return "", err
-			}
-			b, err := k.MarshalPEM()
-			return string(b), err
-		})
+		k, created, err := partyKey(path)
 		if err != nil {
 			return nil, nil, fmt.Errorf("root authority key: %w", err)
-		}
-		k, err := entry.ParsePrivateKeyPEM([]byte(pemText))
-		if err != nil {
-			return nil, nil, fmt.Errorf("root authority key %s: %w", path, err)
 		}
 		if created {
 			logger.Info("generated a root authority key", "log", lc.Name, "file", path, "public", k.Public)
