@@ -98,7 +98,7 @@ func openLog(ctx context.Context, lc LogConfig, logger *slog.Logger) (*engine.Lo
 		WitnessTimeout:         lc.WitnessTimeout,
 	}
 	if lc.WitnessPolicy != "" {
-		if opts.WitnessPolicy, err = readWitnessPolicy(lc.WitnessPolicy, vkey); err != nil {
+		if opts.WitnessPolicy, err = readWitnessPolicy(lc.WitnessPolicy, lc.Origin, vkey); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +232,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, time
 
 // readWitnessPolicy reads and checks a log's witness policy: it must parse
 // strictly, name every witness's URL, and, if it lists this log, with its key.
-func readWitnessPolicy(path, vkey string) ([]byte, error) {
+func readWitnessPolicy(path, origin, vkey string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("witness policy: %w", err)
@@ -247,7 +247,7 @@ func readWitnessPolicy(path, vkey string) ([]byte, error) {
 		}
 	}
 	for _, l := range p.Logs {
-		if v, err := log.NewVerifier(vkey); err == nil && l.Verifier.Name() == v.Name() && l.VKey != vkey {
+		if l.Verifier.Name() == origin && l.VKey != vkey {
 			return nil, fmt.Errorf("witness policy %s: lists log key %s, but this log's key is %s", path, l.VKey, vkey)
 		}
 	}
