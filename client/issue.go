@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync/atomic"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/tabularium/tabularium/log"
+	"github.com/tabularium/tabularium/log/prover"
 	"github.com/tabularium/tabularium/personality/entry"
 	"github.com/tabularium/tabularium/personality/rules"
 )
@@ -45,7 +49,8 @@ type RoleState interface {
 
 // Issue builds the certificate of the entry at index against the latest
 // published checkpoint of the log read by r, without openings. It trusts r:
-// it is meant for the log's own server.
+// it is meant for the log's own server. A server answering many requests
+// keeps one Issuer instead, which caches what every certificate reads again.
 //
 // With st, the certificate also carries the role grants that prove its
 // signers' roles (see VerifyWithRoots): for every role the entry type needs
@@ -54,25 +59,77 @@ type RoleState interface {
 // index, with its inclusion proof in the same checkpoint; and so on for the
 // signers of each grant, up to grants signed by root keys. A signer that held
 // a role only through a key it replaced (rotation, recovery) gets no grant.
+//
+// The entry and every grant are checked against the checkpoint before they
+// are returned: a server must not issue certificates that cannot verify.
 func Issue(ctx context.Context, r LogReader, index uint64, st RoleState) (*Certificate, error) {
-	msg, err := r.ReadCheckpoint(ctx)
+	is, err := newIssuer(r, st, -1, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
+		return nil, err
 	}
-	body, _, _ := bytes.Cut(msg, []byte("\n\n"))
-	cp, err := log.ParseCheckpoint(append(bytes.Clone(body), '\n'))
+	return is.Issue(ctx, index)
+}
+
+// Issuer issues certificates of one log, as Issue does, for a server: it is
+// safe for concurrent use and keeps, across requests, the hashed subtrees of
+// the tiles it has read (log/prover: the upper levels of the tree stay
+// cached, so a proof hashes at most its entry's level-0 tile) and the
+// entry bundles it has parsed (the bundles of the few role grants that most
+// certificates carry stay cached).
+type Issuer struct {
+	r       LogReader
+	st      RoleState
+	prover  *prover.Prover
+	bundles *lru.Cache[bundleKey, [][]byte]
+	last    atomic.Pointer[publishedCheckpoint]
+}
+
+type bundleKey struct {
+	index uint64
+	width uint8 // 0 for a full bundle
+}
+
+type publishedCheckpoint struct {
+	msg []byte
+	cp  log.Checkpoint
+}
+
+// Cache sizes of NewIssuer.
+const (
+	issuerCacheTiles   = prover.DefaultCacheTiles
+	issuerCacheBundles = 64 // a land bundle is about 200 KB
+)
+
+// NewIssuer returns an Issuer for the log read by r; st as for Issue.
+func NewIssuer(r LogReader, st RoleState) (*Issuer, error) {
+	return newIssuer(r, st, issuerCacheTiles, issuerCacheBundles)
+}
+
+func newIssuer(r LogReader, st RoleState, tiles, bundles int) (*Issuer, error) {
+	p, err := prover.New(prover.TileReader(fallbackTiles(r.ReadTile)), tiles)
 	if err != nil {
-		return nil, fmt.Errorf("published checkpoint: %w", err)
+		return nil, err
+	}
+	is := &Issuer{r: r, st: st, prover: p}
+	if bundles > 0 {
+		if is.bundles, err = lru.New[bundleKey, [][]byte](bundles); err != nil {
+			return nil, err
+		}
+	}
+	return is, nil
+}
+
+// Issue builds the certificate of the entry at index against the latest
+// published checkpoint.
+func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error) {
+	msg, cp, err := is.checkpoint(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if index >= cp.Size {
 		return nil, fmt.Errorf("%w: index %d, published size %d", ErrNotPublished, index, cp.Size)
 	}
-	pb, err := tclient.NewProofBuilder(ctx, cp.Size, fallbackTiles(r.ReadTile))
-	if err != nil {
-		return nil, err
-	}
-	is := &issuer{r: r, cp: cp, pb: pb}
-	raw, proof, err := is.prove(ctx, index)
+	raw, proof, err := is.prove(ctx, cp, index)
 	if err != nil {
 		return nil, err
 	}
@@ -80,55 +137,94 @@ func Issue(ctx context.Context, r LogReader, index uint64, st RoleState) (*Certi
 	for _, h := range proof {
 		c.Hashes = append(c.Hashes, [32]byte(h))
 	}
-	if st != nil {
-		if c.Grants, err = is.grants(ctx, st, raw, index); err != nil {
+	if is.st != nil {
+		if c.Grants, err = is.grants(ctx, cp, raw, index); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-// issuer reads entries and inclusion proofs against one checkpoint.
-type issuer struct {
-	r  LogReader
-	cp log.Checkpoint
-	pb *tclient.ProofBuilder
+// checkpoint reads the latest published checkpoint, parsing it only when it
+// changed since the last request.
+func (is *Issuer) checkpoint(ctx context.Context) ([]byte, *log.Checkpoint, error) {
+	msg, err := is.r.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if last := is.last.Load(); last != nil && bytes.Equal(last.msg, msg) {
+		return last.msg, &last.cp, nil
+	}
+	body, _, _ := bytes.Cut(msg, []byte("\n\n"))
+	cp, err := log.ParseCheckpoint(append(bytes.Clone(body), '\n'))
+	if err != nil {
+		return nil, nil, fmt.Errorf("published checkpoint: %w", err)
+	}
+	is.last.Store(&publishedCheckpoint{msg: msg, cp: cp})
+	return msg, &cp, nil
 }
 
 // prove returns the entry at index and its inclusion proof, checked against
 // the checkpoint: a server must not issue certificates that cannot verify.
-func (is *issuer) prove(ctx context.Context, index uint64) ([]byte, [][]byte, error) {
-	proof, err := is.pb.InclusionProof(ctx, index)
+func (is *Issuer) prove(ctx context.Context, cp *log.Checkpoint, index uint64) ([]byte, [][]byte, error) {
+	proof, err := is.prover.InclusionProof(ctx, index, cp.Size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("inclusion proof of %d in %d: %w", index, is.cp.Size, err)
+		return nil, nil, fmt.Errorf("inclusion proof of %d in %d: %w", index, cp.Size, err)
 	}
-	bundles := fallbackTiles(func(ctx context.Context, _, n uint64, p uint8) ([]byte, error) {
-		return is.r.ReadEntryBundle(ctx, n, p)
-	})
-	readBundle := func(ctx context.Context, n uint64, p uint8) ([]byte, error) { return bundles(ctx, 0, n, p) }
-	eb, err := tclient.GetEntryBundle(ctx, readBundle, index/layout.EntryBundleWidth, is.cp.Size)
+	entries, err := is.bundle(ctx, index/layout.EntryBundleWidth, layout.PartialTileSize(0, index/layout.EntryBundleWidth, cp.Size))
 	if err != nil {
 		return nil, nil, fmt.Errorf("entry bundle of %d: %w", index, err)
 	}
 	j := index % layout.EntryBundleWidth
-	if j >= uint64(len(eb.Entries)) {
-		return nil, nil, fmt.Errorf("entry bundle of %d has only %d entries", index, len(eb.Entries))
+	if j >= uint64(len(entries)) {
+		return nil, nil, fmt.Errorf("entry bundle of %d has only %d entries", index, len(entries))
 	}
-	raw := eb.Entries[j]
+	raw := entries[j]
 	for _, h := range proof {
 		if len(h) != 32 {
 			return nil, nil, fmt.Errorf("proof hash of %d bytes", len(h))
 		}
 	}
-	if err := log.VerifyInclusion(index, is.cp.Size, log.LeafHash(raw), proof, is.cp.Hash); err != nil {
+	if err := log.VerifyInclusion(index, cp.Size, log.LeafHash(raw), proof, cp.Hash); err != nil {
 		return nil, nil, err
 	}
 	return raw, proof, nil
 }
 
+// bundle returns the entries of an entry bundle of partial width p (0 for a
+// full one), from the cache or read. A partial bundle is cached under its
+// width, so a later checkpoint does not reuse it.
+func (is *Issuer) bundle(ctx context.Context, n uint64, p uint8) ([][]byte, error) {
+	k := bundleKey{n, p}
+	if is.bundles != nil {
+		if e, ok := is.bundles.Get(k); ok {
+			return e, nil
+		}
+	}
+	b, err := fallbackTiles(func(ctx context.Context, _, n uint64, p uint8) ([]byte, error) {
+		return is.r.ReadEntryBundle(ctx, n, p)
+	})(ctx, 0, n, p)
+	if err != nil {
+		return nil, err
+	}
+	var eb api.EntryBundle
+	if err := eb.UnmarshalText(b); err != nil {
+		return nil, err
+	}
+	// A reader may answer a partial request with the full bundle that
+	// replaced it; the entries beyond the width are not in this tree.
+	if p != 0 && len(eb.Entries) > int(p) {
+		eb.Entries = eb.Entries[:p]
+	}
+	if is.bundles != nil {
+		is.bundles.Add(k, eb.Entries)
+	}
+	return eb.Entries, nil
+}
+
 // grants collects the grants that prove the roles of the entry raw at index,
 // recursively, in increasing order of index.
-func (is *issuer) grants(ctx context.Context, st RoleState, raw []byte, index uint64) ([]Grant, error) {
+func (is *Issuer) grants(ctx context.Context, cp *log.Checkpoint, raw []byte, index uint64) ([]Grant, error) {
 	type pending struct {
 		raw   []byte
 		index uint64
@@ -153,7 +249,7 @@ func (is *issuer) grants(ctx context.Context, st RoleState, raw []byte, index ui
 					if role == rules.Root {
 						continue
 					}
-					g, ok, err := is.grantBefore(ctx, st, role, k, p.index)
+					g, ok, err := is.grantBefore(ctx, cp, role, k, p.index)
 					if err != nil {
 						return nil, err
 					}
@@ -185,8 +281,8 @@ func (is *issuer) grants(ctx context.Context, st RoleState, raw []byte, index ui
 
 // grantBefore returns the grant by which key held role just before index:
 // the latest entry on the role object before index, if it is a grant.
-func (is *issuer) grantBefore(ctx context.Context, st RoleState, role string, key entry.PublicKey, index uint64) (Grant, bool, error) {
-	o, err := st.Object("role/" + role + "/" + string(key))
+func (is *Issuer) grantBefore(ctx context.Context, cp *log.Checkpoint, role string, key entry.PublicKey, index uint64) (Grant, bool, error) {
+	o, err := is.st.Object("role/" + role + "/" + string(key))
 	if err != nil {
 		return Grant{}, false, fmt.Errorf("role object %s of %s: %w", role, key, err)
 	}
@@ -203,7 +299,7 @@ func (is *issuer) grantBefore(ctx context.Context, st RoleState, role string, ke
 	if !found {
 		return Grant{}, false, nil
 	}
-	raw, proof, err := is.prove(ctx, at)
+	raw, proof, err := is.prove(ctx, cp, at)
 	if err != nil {
 		return Grant{}, false, err
 	}

@@ -14,8 +14,7 @@ import (
 // latest published checkpoint, with the role grants that prove its signers'
 // roles, read from the registry's role objects.
 type proofHandler struct {
-	reader client.LogReader
-	roles  client.RoleState
+	issuer *client.Issuer
 	logger *slog.Logger
 }
 
@@ -26,7 +25,7 @@ func (h proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "index must be a decimal number without leading zeros", http.StatusBadRequest)
 		return
 	}
-	c, err := client.Issue(r.Context(), h.reader, index, h.roles)
+	c, err := h.issuer.Issue(r.Context(), index)
 	if errors.Is(err, client.ErrNotPublished) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

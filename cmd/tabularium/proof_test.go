@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,5 +300,59 @@ func TestLastSeenFollowsRealLog(t *testing.T) {
 	// A checkpoint the server published earlier is a rollback.
 	if _, err := store.Update(ctx, wl.policy, landOrigin, first, prover, time.Now(), time.Hour); !errors.Is(err, client.ErrRollback) {
 		t.Fatalf("earlier checkpoint: %v", err)
+	}
+}
+
+// TestProofsFollowTheGrowingLog asks one server for certificates while its
+// log grows past entry-bundle and tile boundaries: the server's Issuer keeps
+// tiles and bundles between requests, and must never answer from a partial
+// tile or bundle of an older checkpoint.
+func TestProofsFollowTheGrowingLog(t *testing.T) {
+	wl := startWitnessedLand(t)
+	salt, deed := bytes.Repeat([]byte{9}, 32), []byte("deed")
+	roots := client.Roots{landOrigin: {wl.root.Public}}
+	next := 0
+	for _, round := range []int{100, 200, 300} {
+		var wg sync.WaitGroup
+		indices := make(chan uint64, round)
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < round; i += 8 {
+					indices <- wl.registerWait(t, false, fmt.Sprintf("grow-%d-%d", next, i), salt, deed)
+				}
+			})
+		}
+		wg.Wait()
+		close(indices)
+		var last uint64
+		for i := range indices {
+			last = max(last, i)
+		}
+		next += round
+		// Wait until the published checkpoint covers the round.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, _ := httpGet(t, fmt.Sprintf("%s/logs/land/proof/%d", wl.url, last))
+			if code == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("entry %d not published: %d", last, code)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, i := range []uint64{0, 1, last / 2, last - 1, last} {
+			code, b := httpGet(t, fmt.Sprintf("%s/logs/land/proof/%d", wl.url, i))
+			if code != http.StatusOK {
+				t.Fatalf("size >%d, proof %d: %d %s", last, i, code, b)
+			}
+			c, err := client.ParseCertificate(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.VerifyWithRoots(wl.policy, roots, c, time.Now(), time.Hour); err != nil {
+				t.Fatalf("size >%d, proof %d: %v", last, i, err)
+			}
+		}
 	}
 }

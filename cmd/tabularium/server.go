@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tabularium/tabularium/client"
 	"github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/engine"
 	"github.com/tabularium/tabularium/log/keyfile"
@@ -27,6 +28,8 @@ type servedLog struct {
 	log   *engine.Log
 	reg   *registry.Registry
 	store *state.Store
+	// issuer builds the certificates of GET /logs/{name}/proof/{index}.
+	issuer *client.Issuer
 }
 
 // server is the set of open logs and the HTTP API over them.
@@ -50,6 +53,10 @@ func openServer(ctx context.Context, cfg Config, logger *slog.Logger) (*server, 
 		if sl.reg, sl.store, err = openRegistry(ctx, cfg, lc, l, logger); err != nil {
 			s.close(context.Background())
 			return nil, fmt.Errorf("registry %s: %w", lc.Name, err)
+		}
+		if sl.issuer, err = client.NewIssuer(l.Reader(), sl.reg); err != nil {
+			s.close(context.Background())
+			return nil, fmt.Errorf("log %s: %w", lc.Name, err)
 		}
 	}
 	return s, nil
@@ -154,7 +161,7 @@ func (s *server) handler() http.Handler {
 		base := "/logs/" + sl.cfg.Name + "/"
 		infos = append(infos, LogInfo{Name: sl.cfg.Name, Origin: sl.log.Origin(), VKey: sl.log.VerifierKey(), URL: base})
 		mux.Handle("GET "+base+"{path...}", tiles.Handler{Reader: sl.log.Reader(), Logger: s.logger.With("log", sl.cfg.Name)})
-		mux.Handle("GET "+base+"proof/{index}", proofHandler{reader: sl.log.Reader(), roles: sl.reg, logger: s.logger.With("log", sl.cfg.Name)})
+		mux.Handle("GET "+base+"proof/{index}", proofHandler{issuer: sl.issuer, logger: s.logger.With("log", sl.cfg.Name)})
 	}
 	mux.HandleFunc("GET /logs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
