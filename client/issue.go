@@ -234,7 +234,7 @@ func (is *Issuer) grants(ctx context.Context, cp *log.Checkpoint, raw []byte, in
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		e, err := entry.Parse(p.raw)
+		e, err := entry.ParseUnverified(p.raw)
 		if err != nil {
 			// The log's rules refused it; it proves no role.
 			continue
@@ -303,7 +303,7 @@ func (is *Issuer) grantBefore(ctx context.Context, cp *log.Checkpoint, role stri
 	if err != nil {
 		return Grant{}, false, err
 	}
-	e, err := entry.Parse(raw)
+	e, err := entry.ParseUnverified(raw)
 	if err != nil {
 		return Grant{}, false, fmt.Errorf("entry %d of role object %s: %w", at, o.ID, err)
 	}

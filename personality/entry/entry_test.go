@@ -67,6 +67,15 @@ func TestTamperedPayloadIsBadSignature(t *testing.T) {
 	if _, err := Parse(raw); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("err = %v, want bad signature", err)
 	}
+	// ParseUnverified does not check the signature, and says who claims it.
+	e, err := ParseUnverified(raw)
+	if err != nil || len(e.Signers) != 1 || e.Signers[0] != k.Public || e.Payload.Object != "land/Parcel-1" {
+		t.Fatalf("ParseUnverified: %v %+v", err, e)
+	}
+	// It is as strict as Parse about everything else.
+	if _, err := ParseUnverified(append(bytes.Clone(raw), 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("trailing byte: %v, want malformed", err)
+	}
 }
 
 func TestSignTwiceRefused(t *testing.T) {

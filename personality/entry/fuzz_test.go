@@ -2,6 +2,7 @@ package entry
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -17,11 +18,20 @@ func FuzzParseEntry(f *testing.F) {
 	f.Add([]byte{0xd8, 0x62, 0x84, 0x40, 0xa0, 0xf6, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Parse(b)
+		u, uerr := ParseUnverified(b)
+		// ParseUnverified refuses nothing Parse accepts, and everything Parse
+		// refuses for a reason other than a signature that does not verify.
+		if (uerr != nil && err == nil) || (err != nil && !errors.Is(err, ErrBadSignature) && uerr == nil) {
+			t.Fatalf("Parse: %v; ParseUnverified: %v", err, uerr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("unclassified error: %v", err)
 			}
 			return
+		}
+		if !slices.Equal(e.Signers, u.Signers) || e.Hash != u.Hash {
+			t.Fatalf("Parse and ParseUnverified disagree: %v / %v", e.Signers, u.Signers)
 		}
 		if len(e.Signers) == 0 {
 			t.Fatal("parsed an entry without signers")
