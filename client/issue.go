@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -89,9 +90,57 @@ type bundleKey struct {
 	width uint8 // 0 for a full bundle
 }
 
+// publishedCheckpoint is the checkpoint the Issuer answers against, with a
+// memo of what every request against it reads again: the role objects of the
+// signers and the grants proven in its tree. The memo goes with the
+// checkpoint: a grant's proof is only valid in its tree.
 type publishedCheckpoint struct {
 	msg []byte
 	cp  log.Checkpoint
+
+	mu     sync.Mutex
+	roles  map[string]*rules.Object
+	grants map[uint64]*provenGrant
+}
+
+// provenGrant is a grant with its inclusion proof in the checkpoint's tree,
+// and its decoded entry.
+type provenGrant struct {
+	g Grant
+	e *entry.Entry
+}
+
+// memoLimit bounds each memo of a checkpoint: beyond it, lookups are not
+// remembered.
+const memoLimit = 4096
+
+func (p *publishedCheckpoint) role(id string) (*rules.Object, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o, ok := p.roles[id]
+	return o, ok
+}
+
+func (p *publishedCheckpoint) keepRole(id string, o *rules.Object) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.roles) < memoLimit {
+		p.roles[id] = o
+	}
+}
+
+func (p *publishedCheckpoint) grant(at uint64) *provenGrant {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.grants[at]
+}
+
+func (p *publishedCheckpoint) keepGrant(pg *provenGrant) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.grants) < memoLimit {
+		p.grants[pg.g.Index] = pg
+	}
 }
 
 // Cache sizes of NewIssuer.
@@ -122,10 +171,11 @@ func newIssuer(r LogReader, st RoleState, tiles, bundles int) (*Issuer, error) {
 // Issue builds the certificate of the entry at index against the latest
 // published checkpoint.
 func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error) {
-	msg, cp, err := is.checkpoint(ctx)
+	pc, err := is.checkpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
+	cp := &pc.cp
 	if index >= cp.Size {
 		return nil, fmt.Errorf("%w: index %d, published size %d", ErrNotPublished, index, cp.Size)
 	}
@@ -133,12 +183,12 @@ func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error)
 	if err != nil {
 		return nil, err
 	}
-	c := &Certificate{Entry: raw, Index: index, Checkpoint: msg}
+	c := &Certificate{Entry: raw, Index: index, Checkpoint: pc.msg}
 	for _, h := range proof {
 		c.Hashes = append(c.Hashes, [32]byte(h))
 	}
 	if is.st != nil {
-		if c.Grants, err = is.grants(ctx, cp, raw, index); err != nil {
+		if c.Grants, err = is.grants(ctx, pc, raw, index); err != nil {
 			return nil, err
 		}
 	}
@@ -147,21 +197,22 @@ func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error)
 
 // checkpoint reads the latest published checkpoint, parsing it only when it
 // changed since the last request.
-func (is *Issuer) checkpoint(ctx context.Context) ([]byte, *log.Checkpoint, error) {
+func (is *Issuer) checkpoint(ctx context.Context) (*publishedCheckpoint, error) {
 	msg, err := is.r.ReadCheckpoint(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read checkpoint: %w", err)
+		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	if last := is.last.Load(); last != nil && bytes.Equal(last.msg, msg) {
-		return last.msg, &last.cp, nil
+		return last, nil
 	}
 	body, _, _ := bytes.Cut(msg, []byte("\n\n"))
 	cp, err := log.ParseCheckpoint(append(bytes.Clone(body), '\n'))
 	if err != nil {
-		return nil, nil, fmt.Errorf("published checkpoint: %w", err)
+		return nil, fmt.Errorf("published checkpoint: %w", err)
 	}
-	is.last.Store(&publishedCheckpoint{msg: msg, cp: cp})
-	return msg, &cp, nil
+	p := &publishedCheckpoint{msg: msg, cp: cp, roles: map[string]*rules.Object{}, grants: map[uint64]*provenGrant{}}
+	is.last.Store(p)
+	return p, nil
 }
 
 // prove returns the entry at index and its inclusion proof, checked against
@@ -224,23 +275,23 @@ func (is *Issuer) bundle(ctx context.Context, n uint64, p uint8) ([][]byte, erro
 
 // grants collects the grants that prove the roles of the entry raw at index,
 // recursively, in increasing order of index.
-func (is *Issuer) grants(ctx context.Context, cp *log.Checkpoint, raw []byte, index uint64) ([]Grant, error) {
+func (is *Issuer) grants(ctx context.Context, pc *publishedCheckpoint, raw []byte, index uint64) ([]Grant, error) {
 	type pending struct {
-		raw   []byte
+		e     *entry.Entry
 		index uint64
 	}
+	e, err := entry.ParseUnverified(raw)
+	if err != nil {
+		// The log's rules refused it; it proves no role.
+		return nil, nil
+	}
 	found := map[uint64]Grant{}
-	queue := []pending{{raw, index}}
+	queue := []pending{{e, index}}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		e, err := entry.ParseUnverified(p.raw)
-		if err != nil {
-			// The log's rules refused it; it proves no role.
-			continue
-		}
-		for _, n := range rules.RequiredRoles(e.Payload) {
-			keys := e.Signers
+		for _, n := range rules.RequiredRoles(p.e.Payload) {
+			keys := p.e.Signers
 			if n.Key != "" {
 				keys = []entry.PublicKey{n.Key}
 			}
@@ -249,21 +300,21 @@ func (is *Issuer) grants(ctx context.Context, cp *log.Checkpoint, raw []byte, in
 					if role == rules.Root {
 						continue
 					}
-					g, ok, err := is.grantBefore(ctx, cp, role, k, p.index)
+					pg, err := is.grantBefore(ctx, pc, role, k, p.index)
 					if err != nil {
 						return nil, err
 					}
-					if !ok {
+					if pg == nil {
 						continue
 					}
-					if _, dup := found[g.Index]; dup {
+					if _, dup := found[pg.g.Index]; dup {
 						continue
 					}
 					if len(found) == MaxGrants {
 						return nil, fmt.Errorf("entry %d needs more than %d role grants", index, MaxGrants)
 					}
-					found[g.Index] = g
-					queue = append(queue, pending{g.Entry, g.Index})
+					found[pg.g.Index] = pg.g
+					queue = append(queue, pending{pg.e, pg.g.Index})
 				}
 			}
 		}
@@ -280,14 +331,52 @@ func (is *Issuer) grants(ctx context.Context, cp *log.Checkpoint, raw []byte, in
 }
 
 // grantBefore returns the grant by which key held role just before index:
-// the latest entry on the role object before index, if it is a grant.
-func (is *Issuer) grantBefore(ctx context.Context, cp *log.Checkpoint, role string, key entry.PublicKey, index uint64) (Grant, bool, error) {
-	o, err := is.st.Object("role/" + role + "/" + string(key))
-	if err != nil {
-		return Grant{}, false, fmt.Errorf("role object %s of %s: %w", role, key, err)
+// the latest entry on the role object before index, if it is a grant; nil if
+// there is none. Role objects and proven grants are remembered for the
+// checkpoint; a role object that shows no entry before index is read again,
+// in case the state had not yet committed the grant when it was remembered.
+func (is *Issuer) grantBefore(ctx context.Context, pc *publishedCheckpoint, role string, key entry.PublicKey, index uint64) (*provenGrant, error) {
+	id := "role/" + role + "/" + string(key)
+	o, memo := pc.role(id)
+	at, found := latestBefore(o, index)
+	if !found && memo {
+		o, memo = nil, false
 	}
+	if !memo {
+		var err error
+		if o, err = is.st.Object(id); err != nil {
+			return nil, fmt.Errorf("role object %s of %s: %w", role, key, err)
+		}
+		pc.keepRole(id, o)
+		if at, found = latestBefore(o, index); !found {
+			return nil, nil
+		}
+	}
+	if pg := pc.grant(at); pg != nil {
+		return pg, nil
+	}
+	raw, proof, err := is.prove(ctx, &pc.cp, at)
+	if err != nil {
+		return nil, err
+	}
+	e, err := entry.ParseUnverified(raw)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d of role object %s: %w", at, id, err)
+	}
+	f, ok := e.Payload.Fields.(*entry.RoleFields)
+	if e.Payload.Type != entry.TypeRoleGrant || !ok || f.Role != role || f.Holder != key {
+		// A revocation: the key did not hold the role.
+		return nil, nil
+	}
+	pg := &provenGrant{g: Grant{Index: at, Entry: raw, Hashes: proof}, e: e}
+	pc.keepGrant(pg)
+	return pg, nil
+}
+
+// latestBefore returns the latest entry of o's history before index.
+func latestBefore(o *rules.Object, index uint64) (uint64, bool) {
 	if o == nil {
-		return Grant{}, false, nil
+		return 0, false
 	}
 	var at uint64
 	found := false
@@ -296,23 +385,7 @@ func (is *Issuer) grantBefore(ctx context.Context, cp *log.Checkpoint, role stri
 			at, found = h, true
 		}
 	}
-	if !found {
-		return Grant{}, false, nil
-	}
-	raw, proof, err := is.prove(ctx, cp, at)
-	if err != nil {
-		return Grant{}, false, err
-	}
-	e, err := entry.ParseUnverified(raw)
-	if err != nil {
-		return Grant{}, false, fmt.Errorf("entry %d of role object %s: %w", at, o.ID, err)
-	}
-	f, ok := e.Payload.Fields.(*entry.RoleFields)
-	if e.Payload.Type != entry.TypeRoleGrant || !ok || f.Role != role || f.Holder != key {
-		// A revocation: the key did not hold the role.
-		return Grant{}, false, nil
-	}
-	return Grant{Index: at, Entry: raw, Hashes: proof}, true, nil
+	return at, found
 }
 
 // fallbackTiles wraps a tile reader so that a missing partial tile is read as

@@ -105,11 +105,23 @@ func (wl *witnessedLand) submit(t *testing.T, p *entry.Payload, keys ...*entry.P
 // post signs and posts an entry, waiting for publication if wait is set.
 func (wl *witnessedLand) post(t *testing.T, wait bool, p *entry.Payload, keys ...*entry.PrivateKey) uint64 {
 	t.Helper()
+	return wl.postRaw(t, wait, wl.sign(t, p, keys...))
+}
+
+// sign completes p for the land log and signs it.
+func (wl *witnessedLand) sign(t *testing.T, p *entry.Payload, keys ...*entry.PrivateKey) []byte {
+	t.Helper()
 	p.Log, p.Time = landOrigin, time.Now().Unix()
 	raw, err := entry.New(p, keys...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// postRaw posts a signed entry, waiting for publication if wait is set.
+func (wl *witnessedLand) postRaw(t *testing.T, wait bool, raw []byte) uint64 {
+	t.Helper()
 	u := wl.url + "/logs/land/entries"
 	if wait {
 		u += "?wait=published"
@@ -352,6 +364,59 @@ func TestProofsFollowTheGrowingLog(t *testing.T) {
 			}
 			if _, err := client.VerifyWithRoots(wl.policy, roots, c, time.Now(), time.Hour); err != nil {
 				t.Fatalf("size >%d, proof %d: %v", last, i, err)
+			}
+		}
+	}
+}
+
+// TestProofCarriesTheGrantInForce asks one server, which remembers role
+// objects and proven grants per checkpoint, for the certificates of entries
+// signed under a first grant, after its revocation, and under a second grant:
+// each carries the grant in force at its index, or none.
+func TestProofCarriesTheGrantInForce(t *testing.T) {
+	wl := startWitnessedLand(t)
+	salt, deed := bytes.Repeat([]byte{3}, 32), []byte("deed")
+	reg2, _ := entry.GenerateKey(entry.KeyEd25519)
+	var prev []byte // the role object's latest entry
+	role := func(typ string) uint64 {
+		raw := wl.sign(t, &entry.Payload{Type: typ, Object: "role/registrar/" + string(reg2.Public), Prev: prev,
+			Fields: &entry.RoleFields{Role: "registrar", Holder: reg2.Public}}, wl.root)
+		h := entry.Hash(raw)
+		prev = h[:]
+		return wl.postRaw(t, true, raw)
+	}
+	grant := func() uint64 { return role(entry.TypeRoleGrant) }
+	register := func(parcel string) uint64 {
+		return wl.submit(t, &entry.Payload{Type: entry.TypeLandRegister, Object: "land/" + parcel,
+			Fields: &entry.OwnersFields{Owners: []entry.Share{{Key: wl.owner.Public, Share: "1"}}},
+			Docs:   []entry.Commitment{entry.CommitWithSalt("deed", salt, deed)}}, reg2, wl.owner)
+	}
+	g1 := grant()
+	a := register("under-first-grant")
+	role(entry.TypeRoleRevoke)
+	g2 := grant()
+	b := register("under-second-grant")
+	roots := client.Roots{landOrigin: {wl.root.Public}}
+	// Twice each, so the second answers come from the memo.
+	for range 2 {
+		for index, want := range map[uint64]uint64{a: g1, b: g2} {
+			code, body := httpGet(t, fmt.Sprintf("%s/logs/land/proof/%d", wl.url, index))
+			if code != http.StatusOK {
+				t.Fatalf("proof %d: %d %s", index, code, body)
+			}
+			c, err := client.ParseCertificate(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Grants) != 1 || c.Grants[0].Index != want {
+				var got []uint64
+				for _, g := range c.Grants {
+					got = append(got, g.Index)
+				}
+				t.Fatalf("entry %d: grants at %v, want the grant at %d", index, got, want)
+			}
+			if _, err := client.VerifyWithRoots(wl.policy, roots, c, time.Now(), time.Hour); err != nil {
+				t.Fatalf("entry %d: %v", index, err)
 			}
 		}
 	}
