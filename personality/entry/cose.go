@@ -166,51 +166,20 @@ func Sign(b []byte, k *PrivateKey) ([]byte, error) {
 			return nil, err
 		}
 	} else {
-		if _, err := DecodePayload(b); err != nil {
+		var err error
+		if msg, err = bareMessage(b); err != nil {
 			return nil, err
 		}
-		body, err := bodyProtected()
-		if err != nil {
-			return nil, err
-		}
-		msg = cose.NewSignMessage()
-		msg.Headers.RawProtected = body
-		msg.Headers.RawUnprotected = []byte{0xa0}
-		msg.Payload = b
 	}
-	pub, err := ParsePublicKey(string(k.Public))
-	if err != nil {
+	if err := addSignature(msg, k); err != nil {
 		return nil, err
 	}
-	alg := algorithm(pub)
-	signer, err := cose.NewSigner(alg, k.signer)
-	if err != nil {
-		return nil, err
-	}
-	prot, err := signatureProtected(alg, k.Public)
-	if err != nil {
-		return nil, err
-	}
-	sig := &cose.Signature{Headers: cose.Headers{RawProtected: prot, RawUnprotected: []byte{0xa0}}}
-	if err := sig.Headers.UnmarshalFromRaw(); err != nil {
-		return nil, err
-	}
-	if err := sig.Sign(rand.Reader, signer, msg.Headers.RawProtected, msg.Payload, nil); err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
-	}
-	msg.Signatures = append(msg.Signatures, sig)
-	out, err := msg.MarshalCBOR()
-	if err != nil {
-		return nil, fmt.Errorf("encode entry: %w", err)
-	}
-	if len(out) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes once signed", ErrTooLarge, len(out))
-	}
-	return out, nil
+	return encodeMessage(msg)
 }
 
 // New encodes p and signs it with every key in order; a convenience for tests and
-// for parties who hold all the keys.
+// for parties who hold all the keys. It signs the message once per key without
+// verifying the signatures it has just made, as Sign would.
 func New(p *Payload, keys ...*PrivateKey) ([]byte, error) {
 	b, err := EncodePayload(p)
 	if err != nil {
@@ -219,10 +188,73 @@ func New(p *Payload, keys ...*PrivateKey) ([]byte, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("an entry needs at least one signature")
 	}
+	msg, err := bareMessage(b)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[PublicKey]bool{}
 	for _, k := range keys {
-		if b, err = Sign(b, k); err != nil {
+		if seen[k.Public] {
+			return nil, fmt.Errorf("%s has already signed this entry", k.Public)
+		}
+		seen[k.Public] = true
+		if err := addSignature(msg, k); err != nil {
 			return nil, err
 		}
 	}
-	return b, nil
+	return encodeMessage(msg)
+}
+
+// bareMessage wraps a payload, checked, in an unsigned COSE_Sign message.
+func bareMessage(b []byte) (*cose.SignMessage, error) {
+	if _, err := DecodePayload(b); err != nil {
+		return nil, err
+	}
+	body, err := bodyProtected()
+	if err != nil {
+		return nil, err
+	}
+	msg := cose.NewSignMessage()
+	msg.Headers.RawProtected = body
+	msg.Headers.RawUnprotected = []byte{0xa0}
+	msg.Payload = b
+	return msg, nil
+}
+
+// addSignature appends k's signature over msg's body and payload.
+func addSignature(msg *cose.SignMessage, k *PrivateKey) error {
+	pub, err := ParsePublicKey(string(k.Public))
+	if err != nil {
+		return err
+	}
+	alg := algorithm(pub)
+	signer, err := cose.NewSigner(alg, k.signer)
+	if err != nil {
+		return err
+	}
+	prot, err := signatureProtected(alg, k.Public)
+	if err != nil {
+		return err
+	}
+	sig := &cose.Signature{Headers: cose.Headers{RawProtected: prot, RawUnprotected: []byte{0xa0}}}
+	if err := sig.Headers.UnmarshalFromRaw(); err != nil {
+		return err
+	}
+	if err := sig.Sign(rand.Reader, signer, msg.Headers.RawProtected, msg.Payload, nil); err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	msg.Signatures = append(msg.Signatures, sig)
+	return nil
+}
+
+// encodeMessage encodes a signed message, within MaxSize.
+func encodeMessage(msg *cose.SignMessage) ([]byte, error) {
+	out, err := msg.MarshalCBOR()
+	if err != nil {
+		return nil, fmt.Errorf("encode entry: %w", err)
+	}
+	if len(out) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes once signed", ErrTooLarge, len(out))
+	}
+	return out, nil
 }

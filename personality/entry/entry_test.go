@@ -130,3 +130,35 @@ func TestParseShare(t *testing.T) {
 		}
 	}
 }
+
+// TestNewEqualsSigningInTurn: New, which signs without re-verifying, makes
+// the same bytes as Sign applied key by key (Ed25519 is deterministic), and
+// refuses a key given twice.
+func TestNewEqualsSigningInTurn(t *testing.T) {
+	k1, _ := GenerateKey(KeyEd25519)
+	k2, _ := GenerateKey(KeyEd25519)
+	k3, _ := GenerateKey(KeyEd25519)
+	p := testPayload(t)
+	got, err := New(p, k1, k2, k3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := EncodePayload(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*PrivateKey{k1, k2, k3} {
+		if want, err = Sign(want, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("New and Sign in turn differ")
+	}
+	if e, err := Parse(got); err != nil || len(e.Signers) != 3 {
+		t.Fatalf("Parse: %v", err)
+	}
+	if _, err := New(testPayload(t), k1, k2, k1); err == nil {
+		t.Fatal("a key given twice was accepted")
+	}
+}
