@@ -332,25 +332,23 @@ func (is *Issuer) grants(ctx context.Context, pc *publishedCheckpoint, raw []byt
 
 // grantBefore returns the grant by which key held role just before index:
 // the latest entry on the role object before index, if it is a grant; nil if
-// there is none. Role objects and proven grants are remembered for the
-// checkpoint; a role object that shows no entry before index is read again,
-// in case the state had not yet committed the grant when it was remembered.
+// there is none. Role objects (or their absence) and proven grants are
+// remembered until the next checkpoint: a grant the state commits after its
+// role object was remembered shows in certificates from the next checkpoint
+// on, about a second later; until then they carry no grant for it and say so.
 func (is *Issuer) grantBefore(ctx context.Context, pc *publishedCheckpoint, role string, key entry.PublicKey, index uint64) (*provenGrant, error) {
 	id := "role/" + role + "/" + string(key)
 	o, memo := pc.role(id)
-	at, found := latestBefore(o, index)
-	if !found && memo {
-		o, memo = nil, false
-	}
 	if !memo {
 		var err error
 		if o, err = is.st.Object(id); err != nil {
 			return nil, fmt.Errorf("role object %s of %s: %w", role, key, err)
 		}
 		pc.keepRole(id, o)
-		if at, found = latestBefore(o, index); !found {
-			return nil, nil
-		}
+	}
+	at, found := latestBefore(o, index)
+	if !found {
+		return nil, nil
 	}
 	if pg := pc.grant(at); pg != nil {
 		return pg, nil
