@@ -18,7 +18,8 @@
 // for example TileProver over the log's c2sp.org/tlog-tiles); a rollback or a
 // split view is a *ForkError carrying both checkpoints and the failing proof.
 //
-// Issue builds a certificate from a log's tiles; the log server uses it for
+// Issue builds a certificate from a log's tiles; the log server keeps an
+// Issuer per log, which caches what every request reads again, for
 // GET /logs/{name}/proof/{index}. Fetcher reads a log over HTTP.
 //
 // Audit verifies a whole log (the tree recomputed from its entries and tiles,
