@@ -74,9 +74,9 @@ func Issue(ctx context.Context, r LogReader, index uint64, st RoleState) (*Certi
 // Issuer issues certificates of one log, as Issue does, for a server: it is
 // safe for concurrent use and keeps, across requests, the hashed subtrees of
 // the tiles it has read (log/prover: the upper levels of the tree stay
-// cached, so a proof hashes at most its entry's level-0 tile) and the
-// entry bundles it has parsed (the bundles of the few role grants that most
-// certificates carry stay cached).
+// cached, so a proof hashes at most its entry's level-0 tile), the entry
+// bundles it has parsed, and, until the next published checkpoint, the
+// signers' role objects and the grants it proved in that checkpoint's tree.
 type Issuer struct {
 	r       LogReader
 	st      RoleState
