@@ -12,7 +12,8 @@ import (
 	"strings"
 
 	"github.com/transparency-dev/tessera/api/layout"
-	tclient "github.com/transparency-dev/tessera/client"
+
+	"github.com/tabularium/tabularium/log/prover"
 )
 
 // Response size limits for the fetcher.
@@ -101,9 +102,9 @@ type TileProver struct {
 
 // ConsistencyProof implements ConsistencyProver.
 func (t TileProver) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) ([][]byte, error) {
-	pb, err := tclient.NewProofBuilder(ctx, newSize, t.ReadTile)
+	p, err := prover.New(t.ReadTile, -1)
 	if err != nil {
 		return nil, err
 	}
-	return pb.ConsistencyProof(ctx, oldSize, newSize)
+	return p.ConsistencyProof(ctx, oldSize, newSize)
 }

@@ -13,7 +13,6 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
-	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/tabularium/tabularium/log"
 	"github.com/tabularium/tabularium/log/prover"
@@ -155,7 +154,7 @@ func NewIssuer(r LogReader, st RoleState) (*Issuer, error) {
 }
 
 func newIssuer(r LogReader, st RoleState, tiles, bundles int) (*Issuer, error) {
-	p, err := prover.New(prover.TileReader(fallbackTiles(r.ReadTile)), tiles)
+	p, err := prover.New(fallbackTiles(r.ReadTile), tiles)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +387,7 @@ func latestBefore(o *rules.Object, index uint64) (uint64, bool) {
 
 // fallbackTiles wraps a tile reader so that a missing partial tile is read as
 // the full tile, which a grown tree has in its place.
-func fallbackTiles(f func(ctx context.Context, level, index uint64, p uint8) ([]byte, error)) tclient.TileFetcherFunc {
+func fallbackTiles(f prover.TileReader) prover.TileReader {
 	return func(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
 		b, err := f(ctx, level, index, p)
 		if p != 0 && errors.Is(err, os.ErrNotExist) {
