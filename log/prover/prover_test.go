@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -100,17 +101,7 @@ func flatten(hs []tlog.Hash) [][]byte {
 	return out
 }
 
-func sameProof(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
-}
+func sameProof(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equal) }
 
 // TestProofsMatchIndependentTree checks inclusion and consistency proofs
 // against x/mod's at sizes around tile boundaries of levels 0, 1 and 2, with
