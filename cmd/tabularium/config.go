@@ -26,6 +26,10 @@ type Config struct {
 	// disables it. It must be a loopback address unless MetricsPublic is set.
 	MetricsListen string `yaml:"metrics_listen"`
 	MetricsPublic bool   `yaml:"metrics_public"`
+	// PprofListen is the address of Go's runtime profiles (/debug/pprof/);
+	// "off" (the default) disables them. It must be a loopback address,
+	// whatever else is configured: profiles show the process's memory.
+	PprofListen string `yaml:"pprof_listen"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit (default 768; a
@@ -111,6 +115,7 @@ const (
 	DefaultData          = "tabularium-data"
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultMetricsListen = "127.0.0.1:9464"
+	DefaultPprofListen   = "off"
 	DefaultOriginPrefix  = "tabularium.local/"
 	// DefaultMemoryLimitMiB keeps a server's resident memory under 1 GiB: the
 	// garbage collector works harder as the heap nears it.
@@ -167,6 +172,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MetricsListen == "" {
 		c.MetricsListen = DefaultMetricsListen
+	}
+	if c.PprofListen == "" {
+		c.PprofListen = DefaultPprofListen
 	}
 	if c.MemoryLimitMiB == 0 {
 		c.MemoryLimitMiB = DefaultMemoryLimitMiB
@@ -226,6 +234,15 @@ func (c Config) Validate() error {
 		}
 		if !c.MetricsPublic && !loopbackHost(host) {
 			return fmt.Errorf("config: metrics_listen %q is not a loopback address; set metrics_public: true to expose metrics", c.MetricsListen)
+		}
+	}
+	if c.PprofListen != "off" && c.PprofListen != "" {
+		host, _, err := net.SplitHostPort(c.PprofListen)
+		if err != nil {
+			return fmt.Errorf("config: pprof_listen %q: %w", c.PprofListen, err)
+		}
+		if !loopbackIP(host) {
+			return fmt.Errorf("config: pprof_listen %q is not a loopback IP address; profiles are served on loopback only (reach them through an SSH tunnel)", c.PprofListen)
 		}
 	}
 	names, origins := map[string]bool{}, map[string]bool{}
@@ -295,6 +312,13 @@ func (l LogConfig) validateStorage() error {
 		return errors.New("storage kind s3 needs checkpoint_interval of at least 1s (tessera's AWS driver)")
 	}
 	return nil
+}
+
+// loopbackIP reports whether host is a literal loopback IP address, which no
+// name resolution can point elsewhere.
+func loopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // loopbackHost reports whether host, from an address, reaches only this machine.

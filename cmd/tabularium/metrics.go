@@ -14,8 +14,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
-// metrics exports OpenTelemetry metrics, tessera's included, for Prometheus, and
-// Go's runtime profiles under /debug/pprof/.
+// metrics exports OpenTelemetry metrics, tessera's included, for Prometheus.
 type metrics struct {
 	handler  http.Handler
 	provider *sdkmetric.MeterProvider
@@ -32,10 +31,20 @@ func newMetrics() (*metrics, error) {
 	otel.SetMeterProvider(mp)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	// Go profiles, on the same listener: loopback-only unless metrics_public.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	return &metrics{handler: mux, provider: mp}, nil
+}
+
+// pprofHandler serves Go's runtime profiles under /debug/pprof/, for the
+// pprof_listen listener alone (loopback only): a heap profile shows what the
+// process holds, and a CPU profile costs the server while it runs.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func (m *metrics) shutdown(ctx context.Context) { _ = m.provider.Shutdown(ctx) }

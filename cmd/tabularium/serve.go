@@ -24,6 +24,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "data folder (default "+DefaultData+")")
 	listen := fs.String("listen", "", "address of the public API (default "+DefaultListen+")")
 	metricsListen := fs.String("metrics-listen", "", `address of the Prometheus metrics listener, or "off" (default `+DefaultMetricsListen+")")
+	pprofListen := fs.String("pprof-listen", "", `loopback address of Go's profiles (/debug/pprof/), or "off" (default off)`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,6 +54,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *metricsListen != "" {
 		cfg.MetricsListen = *metricsListen
+	}
+	if *pprofListen != "" {
+		cfg.PprofListen = *pprofListen
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -84,12 +88,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	var mln net.Listener
-	if cfg.MetricsListen != "off" {
-		if mln, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics listen: %w", err)
+	// Side listeners: metrics, and profiles (loopback only, see Validate).
+	var side []sideListener
+	for _, sl := range []sideListener{{"metrics", cfg.MetricsListen, metrics.handler, nil}, {"pprof", cfg.PprofListen, pprofHandler(), nil}} {
+		if sl.addr == "off" || sl.addr == "" {
+			continue
 		}
+		if sl.ln, err = net.Listen("tcp", sl.addr); err != nil {
+			ln.Close()
+			closeSide(side)
+			return fmt.Errorf("%s listen: %w", sl.name, err)
+		}
+		side = append(side, sl)
 	}
 	// The listener serves from the start: the hooks' routes (in-process
 	// witnesses, which a log with a witness policy needs before it opens), and
@@ -111,18 +121,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	g.Go(func() error {
 		return serveUntilDone(gctx, newHTTPServer(mux, logger), ln, cfg.ShutdownTimeout)
 	})
-	if mln != nil {
-		logger.Info("metrics listening", "addr", mln.Addr().String())
+	for _, sl := range side {
+		logger.Info(sl.name+" listening", "addr", sl.ln.Addr().String())
 		g.Go(func() error {
-			return serveUntilDone(gctx, newHTTPServer(metrics.handler, logger), mln, cfg.ShutdownTimeout)
+			return serveUntilDone(gctx, newHTTPServer(sl.h, logger), sl.ln, cfg.ShutdownTimeout)
 		})
 	}
 	s, err := openServer(gctx, cfg, logger)
 	if err != nil {
 		ln.Close()
-		if mln != nil {
-			mln.Close()
-		}
+		closeSide(side)
 		_ = g.Wait()
 		return err
 	}
@@ -143,6 +151,19 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return errors.Join(err, s.close(sctx))
+}
+
+// sideListener is a listener beside the public API: metrics or profiles.
+type sideListener struct {
+	name, addr string
+	h          http.Handler
+	ln         net.Listener
+}
+
+func closeSide(side []sideListener) {
+	for _, sl := range side {
+		sl.ln.Close()
+	}
 }
 
 // commandLogger checks that a command got no arguments beyond its flags and
