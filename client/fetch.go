@@ -85,12 +85,17 @@ func (f *Fetcher) ReadTile(ctx context.Context, level, index uint64, p uint8) ([
 // Certificate fetches the certificate of the entry at index against the log's
 // latest published checkpoint, and parses it. The caller must Verify it.
 func (f *Fetcher) Certificate(ctx context.Context, index uint64) (*Certificate, error) {
-	b, err := f.get(ctx, "proof/"+strconv.FormatUint(index, 10), MaxProofSize)
+	b, err := f.get(ctx, certificatePath(index), MaxProofSize)
 	if err != nil {
 		return nil, err
 	}
 	return ParseCertificate(b)
 }
+
+// CertificateURL is the address Certificate fetches for index.
+func (f *Fetcher) CertificateURL(index uint64) string { return f.Base + certificatePath(index) }
+
+func certificatePath(index uint64) string { return "proof/" + strconv.FormatUint(index, 10) }
 
 // TileProver builds consistency proofs from a log's tiles. It implements
 // ConsistencyProver.

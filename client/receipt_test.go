@@ -9,8 +9,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tabularium/tabularium/log"
 )
 
 const goodReceipt = "https://registry.example/logs/land/proof/42#tab1:registry.example/land:" +
@@ -197,7 +200,7 @@ func TestCompleteRefusesAnotherEntry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := Complete(context.Background(), r, srv.Client())
+			c, err := Complete(context.Background(), l.policy(), r, srv.Client())
 			var ve *VerifyError
 			switch {
 			case tc.want == nil && err != nil:
@@ -218,10 +221,84 @@ func TestCompleteRefusesAnotherEntry(t *testing.T) {
 		srv := proofServer(t, l, func(int, *Certificate) {})
 		r, _ := ReceiptFor(l.cert(2, 5, testNow, 0, 1, 2), srv.URL, "land")
 		r.Index = 9
-		if _, err := Complete(context.Background(), r, srv.Client()); !errors.Is(err, os.ErrNotExist) {
+		if _, err := Complete(context.Background(), l.policy(), r, srv.Client()); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("Complete of an unpublished index = %v, want os.ErrNotExist", err)
 		}
 	})
+}
+
+// recorder is an HTTP server that answers nothing and counts the requests it
+// gets.
+func recorder(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		http.Error(w, "recorded", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestReceiptOfUnlistedLogMakesNoRequest: a receipt is text anyone can put in
+// a QR code. One of a log the trust policy does not list is refused before any
+// request, so scanning it cannot make the verifier fetch an address of the
+// receipt's choosing.
+func TestReceiptOfUnlistedLogMakesNoRequest(t *testing.T) {
+	l := smallLog(t)
+	srv, requests := recorder(t)
+	for name, origin := range map[string]string{
+		"another origin":       "evil.example/land",
+		"origin with a suffix": testOrigin + "s",
+		"origin of a witness":  l.policy().Witnesses[0].Verifier.Name(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := ReceiptFor(l.cert(2, 5, testNow, 0, 1, 2), srv.URL, "land")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Origin = origin
+			_, err = Complete(context.Background(), l.policy(), r, srv.Client())
+			var ve *VerifyError
+			if !errors.As(err, &ve) || !errors.Is(err, ErrUnknownLog) || !strings.Contains(err.Error(), "was not contacted") {
+				t.Fatalf("Complete of a receipt of %q = %v, want ErrUnknownLog", origin, err)
+			}
+		})
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("the receipt's server got %d requests", n)
+	}
+}
+
+// TestReceiptCompletedFromThePolicysURL: when the policy gives the log's URL,
+// the certificate is fetched there, whatever server the receipt names.
+func TestReceiptCompletedFromThePolicysURL(t *testing.T) {
+	l := smallLog(t)
+	honest := proofServer(t, l, func(int, *Certificate) {})
+	elsewhere, requests := recorder(t)
+	text := strings.Replace(l.policyText(), "log "+l.vkey+"\n", "log "+l.vkey+" "+honest.URL+"/logs/land\n", 1)
+	p, err := log.ParsePolicy([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReceiptFor(l.cert(2, 5, testNow, 0, 1, 2), elsewhere.URL, "other-name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.Source(p, nil)
+	if err != nil || f.CertificateURL(2) != honest.URL+"/logs/land/proof/2" {
+		t.Fatalf("Source = %+v, %v; want the policy's URL", f, err)
+	}
+	c, err := Complete(context.Background(), p, r, nil)
+	if err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if s, err := Verify(p, c, testNow, time.Hour); err != nil || s.Index != 2 {
+		t.Fatalf("Verify of the completed receipt: %+v, %v", s, err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("the receipt's server got %d requests; the policy's URL should have been used", n)
+	}
 }
 
 // FuzzParseReceipt checks that the parser never panics and accepts only

@@ -17,9 +17,11 @@ import (
 // certificate files and never touches the network. The policy's
 // "# tabularium-roots <origin> <key>..." lines name the root keys trusted to
 // grant roles; with them the signers' roles are proven as recorded. A receipt (the argument
-// itself, a file, or a PNG of its QR code) is first completed online from the
-// server it names; the certificate fetched must be of the entry the receipt
-// names, and is then verified offline like any other.
+// itself, a file, or a PNG of its QR code) of a log the policy lists is first
+// completed online, from the policy's URL for the log if it has one, else from
+// the server the receipt names; a receipt of any other log is refused before
+// any request. The certificate fetched must be of the entry the receipt names,
+// and is then verified offline like any other.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now time.Time) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -52,9 +54,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now
 	if err != nil {
 		return fmt.Errorf("REFUSED %s: %w", certPath, err)
 	}
+	var from string
 	if r != nil {
 		var ve *client.VerifyError
-		c, err = client.Complete(ctx, r, httpClient)
+		f, err := r.Source(p, httpClient)
+		if err != nil {
+			return fmt.Errorf("REFUSED %s: %w", certPath, err)
+		}
+		from = f.CertificateURL(r.Index)
+		c, err = client.Complete(ctx, p, r, httpClient)
 		if errors.As(err, &ve) {
 			return fmt.Errorf("REFUSED %s: %w", certPath, err)
 		}
@@ -68,7 +76,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now
 	}
 	fmt.Fprint(stdout, s)
 	if r != nil {
-		fmt.Fprintf(stdout, "  receipt:    completed online from %s\n", r.URL())
+		fmt.Fprintf(stdout, "  receipt:    completed online from %s\n", from)
 	}
 	return nil
 }
