@@ -24,6 +24,42 @@ import (
 // the log's latest published checkpoint; over HTTP it is 404.
 var ErrNotPublished = errors.New("entry not covered by the published checkpoint")
 
+// ErrRefusedEntry is the reason of a *RefusedError: the log holds the entry,
+// but the registry's rules refused it when it was replayed (a broken pipeline
+// or a writer behind the registry's back appended it), so it has no effect
+// and gets no certificate. Over HTTP it is 409, with the recorded refusal.
+var ErrRefusedEntry = errors.New("entry in the log, but refused by the registry's rules on replay")
+
+// ErrNotJudged is returned by Issue for a published entry the registry's state
+// index has not replayed yet: whether its rules accept it is not known, so no
+// certificate is issued yet. Over HTTP it is 503: retry shortly.
+var ErrNotJudged = errors.New("entry not judged by the registry yet")
+
+// RefusedError is the answer of Issue for an entry the registry refused on
+// replay: its index and the refusal recorded then.
+type RefusedError struct {
+	Index   uint64
+	Refusal *rules.Error
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%v: entry %d: %s: %s", ErrRefusedEntry, e.Index, e.Refusal.Code, e.Refusal.Message)
+}
+
+func (e *RefusedError) Unwrap() error { return ErrRefusedEntry }
+
+// Verdicts is a registry's record of how its rules judged the log's entries
+// on replay; *state.Store implements it. Both methods are safe for concurrent
+// use.
+type Verdicts interface {
+	// Meta returns the state index's position: the entries below Meta().Size
+	// have been judged.
+	Meta() (rules.Meta, error)
+	// RejectedAt returns the refusal recorded for the judged entry at index,
+	// or nil if the rules accepted it.
+	RejectedAt(index uint64) (*rules.Error, error)
+}
+
 // LogReader is read access to a log's published resources (c2sp.org/tlog-tiles)
 // with the contracts of tessera.LogReader, which implements it, as does Fetcher:
 // a resource that does not exist is an error wrapping os.ErrNotExist, and
@@ -60,10 +96,16 @@ type RoleState interface {
 // signers of each grant, up to grants signed by root keys. A signer that held
 // a role only through a key it replaced (rotation, recovery) gets no grant.
 //
+// With v, an entry the registry's rules refused on replay gets no
+// certificate but a *RefusedError (ErrRefusedEntry) with the recorded
+// refusal, and one not judged yet ErrNotJudged: a certificate proves that an
+// entry is in the log, and a reader would take it for an entry in force. A
+// server of a registry must pass v; nil is for logs without rules.
+//
 // The entry and every grant are checked against the checkpoint before they
 // are returned: a server must not issue certificates that cannot verify.
-func Issue(ctx context.Context, r LogReader, index uint64, st RoleState) (*Certificate, error) {
-	is, err := newIssuer(r, st, -1, 0)
+func Issue(ctx context.Context, r LogReader, index uint64, st RoleState, v Verdicts) (*Certificate, error) {
+	is, err := newIssuer(r, st, v, -1, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +119,12 @@ func Issue(ctx context.Context, r LogReader, index uint64, st RoleState) (*Certi
 // bundles it has parsed, and, until the next published checkpoint, the
 // signers' role objects and the grants it proved in that checkpoint's tree.
 type Issuer struct {
-	r       LogReader
-	st      RoleState
+	r  LogReader
+	st RoleState
+	v  Verdicts
+	// judged is a size the state index has been seen at: entries below it
+	// are judged, and need no read of Meta.
+	judged  atomic.Uint64
 	prover  *prover.Prover
 	bundles *lru.Cache[bundleKey, [][]byte]
 	last    atomic.Pointer[publishedCheckpoint]
@@ -148,17 +194,17 @@ const (
 	issuerCacheBundles = 64 // a land bundle is about 200 KB
 )
 
-// NewIssuer returns an Issuer for the log read by r; st as for Issue.
-func NewIssuer(r LogReader, st RoleState) (*Issuer, error) {
-	return newIssuer(r, st, issuerCacheTiles, issuerCacheBundles)
+// NewIssuer returns an Issuer for the log read by r; st and v as for Issue.
+func NewIssuer(r LogReader, st RoleState, v Verdicts) (*Issuer, error) {
+	return newIssuer(r, st, v, issuerCacheTiles, issuerCacheBundles)
 }
 
-func newIssuer(r LogReader, st RoleState, tiles, bundles int) (*Issuer, error) {
+func newIssuer(r LogReader, st RoleState, v Verdicts, tiles, bundles int) (*Issuer, error) {
 	p, err := prover.New(fallbackTiles(r.ReadTile), tiles)
 	if err != nil {
 		return nil, err
 	}
-	is := &Issuer{r: r, st: st, prover: p}
+	is := &Issuer{r: r, st: st, v: v, prover: p}
 	if bundles > 0 {
 		if is.bundles, err = lru.New[bundleKey, [][]byte](bundles); err != nil {
 			return nil, err
@@ -178,6 +224,9 @@ func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error)
 	if index >= cp.Size {
 		return nil, fmt.Errorf("%w: index %d, published size %d", ErrNotPublished, index, cp.Size)
 	}
+	if err := is.verdict(index); err != nil {
+		return nil, err
+	}
 	raw, proof, err := is.prove(ctx, cp, index)
 	if err != nil {
 		return nil, err
@@ -192,6 +241,38 @@ func (is *Issuer) Issue(ctx context.Context, index uint64) (*Certificate, error)
 		}
 	}
 	return c, nil
+}
+
+// verdict returns nil if the registry's rules accepted the entry at index (or
+// the Issuer has no Verdicts), a *RefusedError if they refused it on replay,
+// and ErrNotJudged if the state index has not reached it yet.
+func (is *Issuer) verdict(index uint64) error {
+	if is.v == nil {
+		return nil
+	}
+	if index >= is.judged.Load() {
+		m, err := is.v.Meta()
+		if err != nil {
+			return fmt.Errorf("read the state index's position: %w", err)
+		}
+		if index >= m.Size {
+			return fmt.Errorf("%w: index %d, the state index has judged %d entries", ErrNotJudged, index, m.Size)
+		}
+		for {
+			old := is.judged.Load()
+			if old >= m.Size || is.judged.CompareAndSwap(old, m.Size) {
+				break
+			}
+		}
+	}
+	refusal, err := is.v.RejectedAt(index)
+	if err != nil {
+		return err
+	}
+	if refusal != nil {
+		return &RefusedError{Index: index, Refusal: refusal}
+	}
+	return nil
 }
 
 // checkpoint reads the latest published checkpoint, parsing it only when it

@@ -247,7 +247,7 @@ func (d *demo) writeSamples() error {
 		if _, err := sm.log.log.AwaitPublished(ctx, sm.index); err != nil {
 			return err
 		}
-		c, err := client.Issue(ctx, sm.log.log.Reader(), sm.index, sm.log.reg)
+		c, err := client.Issue(ctx, sm.log.log.Reader(), sm.index, sm.log.reg, sm.log.store)
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func openServer(ctx context.Context, cfg Config, logger *slog.Logger) (*server, 
 			s.close(context.Background())
 			return nil, fmt.Errorf("registry %s: %w", lc.Name, err)
 		}
-		if sl.issuer, err = client.NewIssuer(l.Reader(), sl.reg); err != nil {
+		if sl.issuer, err = client.NewIssuer(l.Reader(), sl.reg, sl.store); err != nil {
 			s.close(context.Background())
 			return nil, fmt.Errorf("log %s: %w", lc.Name, err)
 		}
