@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // unitSettings reads the [Service] settings of a systemd unit.
@@ -140,6 +142,55 @@ func TestDockerfiles(t *testing.T) {
 			if !slices.Contains(strings.Split(string(ignore), "\n"), pattern) {
 				t.Errorf("%s.dockerignore: %s is not excluded from the build context", path, pattern)
 			}
+		}
+	}
+}
+
+// TestSystemdLayoutKeepsLogsApart: the embedded tier's configuration keeps
+// every log's tree, which may be served as static files, in <data>/logs/, and
+// no key, credential or state inside it.
+func TestSystemdLayoutKeepsLogsApart(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("systemd", "tabularium.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Data string `yaml:"data"`
+		Logs []struct {
+			Name    string `yaml:"name"`
+			KeyFile string `yaml:"key_file"`
+			Storage struct {
+				Kind string `yaml:"kind"`
+				Dir  string `yaml:"dir"`
+			} `yaml:"storage"`
+		} `yaml:"logs"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	logs := filepath.Join(cfg.Data, "logs")
+	inside := func(p, dir string) bool {
+		rel, err := filepath.Rel(dir, p)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	}
+	if len(cfg.Logs) == 0 {
+		t.Fatal("no logs")
+	}
+	for _, l := range cfg.Logs {
+		if l.Storage.Kind != "posix" {
+			t.Errorf("log %s: storage kind %q on the embedded tier", l.Name, l.Storage.Kind)
+		}
+		dir := filepath.Join(logs, l.Name) // the default
+		if l.Storage.Dir != "" {
+			if dir = l.Storage.Dir; !filepath.IsAbs(dir) {
+				dir = filepath.Join(cfg.Data, dir)
+			}
+		}
+		if !inside(dir, logs) || dir == logs {
+			t.Errorf("log %s: its tree %s is not in %s", l.Name, dir, logs)
+		}
+		if l.KeyFile == "" || inside(l.KeyFile, logs) {
+			t.Errorf("log %s: key file %q is not named or is among the public trees", l.Name, l.KeyFile)
 		}
 	}
 }

@@ -47,7 +47,7 @@ type LogConfig struct {
 	Origin string `yaml:"origin"`
 	// Registry is the kind of registry the log keeps: land, diplomas or vaccinations.
 	Registry string `yaml:"registry"`
-	// KeyFile holds the Ed25519 signer key. If empty, <data>/<name>/log.key is
+	// KeyFile holds the Ed25519 signer key. If empty, <data>/keys/<name>.key is
 	// used, and generated on first start. A key file named here must exist.
 	KeyFile string `yaml:"key_file"`
 	// Storage says where the log lives.
@@ -86,7 +86,8 @@ type StorageConfig struct {
 	// tessera's AWS driver on an S3-compatible bucket and a MySQL-compatible
 	// database, shared by several front ends).
 	Kind string `yaml:"kind"`
-	// Dir is the POSIX log folder; default <data>/<name>. posix only.
+	// Dir is the POSIX log folder; default <data>/logs/<name>. posix only. It
+	// may be served as static files, so it must not overlap a private folder.
 	Dir string `yaml:"dir"`
 
 	// The fields below are for kind s3 only.
@@ -191,7 +192,7 @@ func (c Config) withDefaults() Config {
 			l.Storage.Kind = "posix"
 		}
 		if l.Storage.Kind == "posix" && l.Storage.Dir == "" {
-			l.Storage.Dir = l.Name
+			l.Storage.Dir = filepath.Join(LogsDir, l.Name)
 		}
 		if l.Storage.Kind == "s3" && l.Storage.Region == "" {
 			l.Storage.Region = "us-east-1"
@@ -269,7 +270,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: log %s: checkpoint_interval must be at least 100ms", l.Name)
 		}
 	}
-	return nil
+	return c.checkDisjoint()
 }
 
 // validateStorage checks the storage section against its kind.

@@ -28,7 +28,7 @@ logs:
 	l := c.Logs[0]
 	if l.Origin != "registry.example.gov/land" || l.CheckpointInterval != 2*time.Second || l.BatchMaxSize != 512 ||
 		l.KeyFile != filepath.Join("/srv/tabularium", "keys/land.key") || l.generateKey ||
-		l.Storage.Dir != filepath.Join("/srv/tabularium", "land") || *l.Antispam {
+		l.Storage.Dir != filepath.Join("/srv/tabularium", "logs", "land") || *l.Antispam {
 		t.Fatalf("parsed %+v", l)
 	}
 

@@ -99,6 +99,15 @@ func TestDevStack(t *testing.T) {
 			t.Fatalf("%s: %d cosignatures, %d openings", filepath.Base(f), len(sum.Cosignatures), len(sum.Opened))
 		}
 	}
+	// Public and private data in disjoint trees: each log's tree in logs/.
+	for _, name := range []string{"land", "diplomas", "vaccinations"} {
+		if _, err := os.Stat(filepath.Join(data, "logs", name, "checkpoint")); err != nil {
+			t.Errorf("log %s: %v", name, err)
+		}
+	}
+	if top, _ := filepath.Glob(filepath.Join(data, "*", "checkpoint")); len(top) != 0 {
+		t.Errorf("log trees outside logs/: %v", top)
+	}
 	var logs []LogInfo
 	getJSON(t, "http://"+listen+"/logs", &logs)
 	var parcel map[string]any

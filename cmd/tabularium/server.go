@@ -41,6 +41,9 @@ type server struct {
 
 // openServer opens every configured log, generating default keys on first start.
 func openServer(ctx context.Context, cfg Config, logger *slog.Logger) (*server, error) {
+	if err := migrateLayout(cfg, logger); err != nil {
+		return nil, err
+	}
 	s := &server{cfg: cfg, logger: logger}
 	for _, lc := range cfg.Logs {
 		l, err := openLog(ctx, lc, logger)
