@@ -76,6 +76,7 @@ func TestDefaultConfig(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("logs: [{name: land, registry: land}]"))
 	f.Add([]byte("listen: 127.0.0.1:1\nlogs:\n  - name: x\n    registry: diplomas\n"))
+	f.Add([]byte("pprof_listen: 127.0.0.1:6060\nlogs: [{name: keys, registry: land, storage: {dir: logs/keys}}, {name: b, registry: land, key_file: /k/b.key}]"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b, "/base")
 		if err == nil && c.Validate() != nil {
