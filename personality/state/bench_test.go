@@ -115,3 +115,43 @@ func BenchmarkGroupAtSize(b *testing.B) {
 		next += 256
 	}
 }
+
+// BenchmarkVerdict reads the verdict on random entries of an index of 10,000
+// entries, 100 of them refused, from concurrent goroutines: what the proof
+// endpoint adds to every certificate (a Meta read is skipped once the index
+// was seen past the entry).
+func BenchmarkVerdict(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"), "example.org/log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 10000
+	var meta rules.Meta
+	for i := range n {
+		if i%100 == 0 {
+			if err := s.Reject(uint64(i), meta, &rules.Error{Code: rules.CodeObjectExists, Message: "exists"}); err != nil {
+				b.Fatal(err)
+			}
+			meta = rules.Skip(meta, uint64(i))
+			continue
+		}
+		next := meta
+		next.Size = uint64(i + 1)
+		if err := s.CommitAllAfter(meta, []*rules.Changes{{Meta: next}}); err != nil {
+			b.Fatal(err)
+		}
+		meta = next
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r, err := s.RejectedAt(uint64(i % n))
+			if err != nil || (r != nil) != (i%n%100 == 0) {
+				b.Fatalf("entry %d: %v, %v", i%n, r, err)
+			}
+			i += 7919
+		}
+	})
+}
