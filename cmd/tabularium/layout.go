@@ -108,7 +108,10 @@ func migrateLog(data, name string, logger *slog.Logger) error {
 		return fmt.Errorf("move the log's tree to %s: %w", dst, err)
 	}
 	for _, n := range present {
-		if err := os.Rename(filepath.Join(old, n), filepath.Join(stage, n)); err != nil {
+		if err := os.Rename(filepath.Join(old, n), filepath.Join(stage, n)); errors.Is(err, syscall.EXDEV) {
+			return fmt.Errorf("its tree in %s (the layout of earlier versions) is on another file system than %s: stop, move %s from %s into %s by hand (or name the old folder in the log's storage dir), and start again",
+				old, dst, strings.Join(present, ", "), old, dst)
+		} else if err != nil {
 			return fmt.Errorf("move %s to %s: %w", filepath.Join(old, n), stage, err)
 		}
 	}
