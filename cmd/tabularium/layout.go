@@ -222,9 +222,15 @@ func (c Config) checkDisjoint() error {
 // overlaps reports whether one of two paths is the other or inside it.
 func overlaps(a, b string) bool { return within(a, b) || within(b, a) }
 
-// within reports whether path a is b or inside b, lexically.
+// within reports whether path a is b or inside b, lexically (relative paths
+// taken from the working folder; symbolic links are not followed).
 func within(a, b string) bool {
-	rel, err := filepath.Rel(filepath.Clean(b), filepath.Clean(a))
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	rel, err := filepath.Rel(b, a)
 	if err != nil {
 		return false
 	}

@@ -230,6 +230,7 @@ func TestLogFolderMustNotOverlapPrivateData(t *testing.T) {
 		"holds another's key": "logs: [{name: a, registry: land, storage: {dir: /srv/a}}, {name: b, registry: land, key_file: /srv/a/b.key}]",
 		"inside another log":  "logs: [{name: a, registry: land, storage: {dir: /srv/a}}, {name: b, registry: land, storage: {dir: /srv/a/b}}]",
 		"same folder":         "logs: [{name: a, registry: land, storage: {dir: x}}, {name: b, registry: land, storage: {dir: x/}}]",
+		"dot segments":        "logs: [{name: a, registry: land, storage: {dir: logs/../keys/a}}]",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseConfig([]byte("data: /var/lib/t\n"+y), "/")
