@@ -1,0 +1,211 @@
+package tree
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/trillian/merkle/smt"
+	smtnode "github.com/google/trillian/merkle/smt/node"
+	"github.com/tabularium/tabularium/statemap"
+)
+
+// maxVersion keeps versions within the databases' signed 64-bit integers.
+const maxVersion = 1<<63 - 1
+
+// Update writes version v of the map, the latest version with each leaf of
+// the batch set to its new hash, and returns its root. v must be Latest()+1.
+// The version is written in one transaction: if Update fails, or the process
+// dies during it, the latest version stays v-1, whole and readable, and the
+// update may be made again.
+func (t *Tree) Update(ctx context.Context, v uint64, leaves []Leaf) ([32]byte, error) {
+	t.write.Lock()
+	defer t.write.Unlock()
+	latest, err := t.Latest(ctx)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if v != latest+1 || v > maxVersion {
+		return [32]byte{}, fmt.Errorf("%w: asked to write version %d, the latest is %d", ErrVersion, v, latest)
+	}
+	prev, err := t.top(ctx, latest)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	batch := slices.Clone(leaves)
+	slices.SortFunc(batch, func(a, b Leaf) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	for i := 1; i < len(batch); i++ {
+		if batch[i].Key == batch[i-1].Key {
+			return [32]byte{}, fmt.Errorf("%w: %x", ErrDuplicateKey, batch[i].Key)
+		}
+	}
+	u := &updater{batch: batch, buckets: map[int]*bucket{}}
+	for _, l := range batch {
+		b := nodeOf(l.Key, topDepth).bucket()
+		if u.buckets[b] != nil {
+			continue
+		}
+		if u.buckets[b], err = t.bucket(ctx, t.db, b, latest); err != nil {
+			return [32]byte{}, err
+		}
+	}
+	next := prev.clone()
+	for _, l := range batch {
+		if !u.buckets[nodeOf(l.Key, topDepth).bucket()].has(l.Key) {
+			next.objects++
+		}
+	}
+	// Below the buckets: HStar3 over the stored nodes of the buckets touched.
+	nodes := make([]smt.Node, len(batch))
+	for i, l := range batch {
+		nodes[i] = smt.Node{ID: nodeOf(l.Key, statemap.Depth).id(), Hash: l.Hash[:]}
+	}
+	h, err := smt.NewHStar3(nodes, hashChildren, statemap.Depth, topDepth)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("state map: %w", err)
+	}
+	tops, err := h.Update(u)
+	if err == nil {
+		err = u.err
+	}
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("state map: update version %d: %w", v, err)
+	}
+	topRows := make([]topRow, len(tops))
+	for i, n := range tops {
+		topRows[i] = topRow{idx: fromID(n.ID).index(), hash: [32]byte(n.Hash)}
+	}
+	// Above them: HStar3 again, over the top levels in memory.
+	root, err := next.update(tops)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("state map: update version %d: %w", v, err)
+	}
+	if err := t.commit(ctx, v, root, next.objects, batch, u.branches, topRows); err != nil {
+		return [32]byte{}, err
+	}
+	t.remember(v, next)
+	return root, nil
+}
+
+// updater is the NodeAccessor of HStar3 below the buckets. Get reads the map
+// before the update; Set records the nodes to store: only branch nodes, which
+// are those with two non-empty children after the update (no key ever leaves
+// the map, so a child is non-empty after if it was before or a batch key is
+// in it).
+type updater struct {
+	batch    []Leaf
+	buckets  map[int]*bucket
+	branches []nodeRow
+	err      error
+}
+
+type nodeRow struct {
+	id   []byte
+	hash [32]byte
+}
+
+type topRow struct {
+	idx  int
+	hash [32]byte
+}
+
+func (u *updater) Get(id smtnode.ID) ([]byte, error) {
+	n := fromID(id)
+	h, err := u.buckets[n.bucket()].hash(n)
+	if err != nil {
+		return nil, err
+	}
+	return h[:], nil
+}
+
+func (u *updater) Set(id smtnode.ID, hash []byte) {
+	n := fromID(id)
+	if n.depth == statemap.Depth {
+		return // the leaves are written from the batch
+	}
+	if u.nonEmpty(n.child(0)) && u.nonEmpty(n.child(1)) {
+		u.branches = append(u.branches, nodeRow{id: branchRowID(n), hash: [32]byte(hash)})
+	}
+}
+
+func (u *updater) nonEmpty(n node) bool {
+	if i, j := u.buckets[n.bucket()].span(n); j > i {
+		return true
+	}
+	lo, hi := n.lo(), n.hi()
+	i := sort.Search(len(u.batch), func(x int) bool { return bytes.Compare(u.batch[x].Key[:], lo[:]) >= 0 })
+	return i < len(u.batch) && bytes.Compare(u.batch[i].Key[:], hi[:]) <= 0
+}
+
+// commit writes version v in one transaction.
+func (t *Tree) commit(ctx context.Context, v uint64, root [32]byte, objects uint64, leaves []Leaf, branches []nodeRow, tops []topRow) error {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state map: begin version %d: %w", v, err)
+	}
+	defer tx.Rollback()
+	// The version row goes first: a second writer of v stops here, before it
+	// wrote anything else.
+	if _, err := tx.ExecContext(ctx, t.q.insertVersion, v, root[:], objects); err != nil {
+		var latest uint64
+		if l, lerr := t.Latest(ctx); lerr == nil {
+			latest = l
+		}
+		if latest >= v {
+			return fmt.Errorf("%w: version %d was written by another writer meanwhile", ErrVersion, v)
+		}
+		return fmt.Errorf("state map: record version %d: %w", v, err)
+	}
+	rows := make([]nodeRow, 0, len(leaves)+len(branches))
+	for _, l := range leaves {
+		rows = append(rows, nodeRow{id: leafRowID(l.Key), hash: l.Hash})
+	}
+	rows = append(rows, branches...)
+	if err := insertRows(ctx, tx, t.q.insertNode, len(rows), func(i int) []any { return []any{rows[i].id, v, rows[i].hash[:]} }); err != nil {
+		return fmt.Errorf("state map: write the nodes of version %d: %w", v, err)
+	}
+	if err := insertRows(ctx, tx, t.q.insertTop, len(tops), func(i int) []any { return []any{tops[i].idx, v, tops[i].hash[:]} }); err != nil {
+		return fmt.Errorf("state map: write the top of version %d: %w", v, err)
+	}
+	if testHookBeforeCommit != nil {
+		if err := testHookBeforeCommit(v); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state map: commit version %d: %w", v, err)
+	}
+	return nil
+}
+
+// testHookBeforeCommit, when set by a test, runs before each commit; an error
+// it returns aborts the update.
+var testHookBeforeCommit func(v uint64) error
+
+// rowsPerInsert bounds the rows of one INSERT (3 placeholders each), under
+// SQLite's and MySQL's limits on placeholders.
+const rowsPerInsert = 300
+
+func insertRows(ctx context.Context, tx *sql.Tx, prefix string, n int, row func(int) []any) error {
+	for start := 0; start < n; start += rowsPerInsert {
+		end := min(start+rowsPerInsert, n)
+		var q strings.Builder
+		q.WriteString(prefix)
+		args := make([]any, 0, 3*(end-start))
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(",")
+			}
+			q.WriteString("(?,?,?)")
+			args = append(args, row(i)...)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
