@@ -152,9 +152,15 @@ func TestRootsAndProofsMatchTheReference(t *testing.T) {
 // them, at version v.
 func checkProofs(t *testing.T, tr *tree.Tree, v uint64, m refMap, rng *rand.Rand) {
 	t.Helper()
+	checkProofsOf(t, tr, v, m, m, rng)
+}
+
+// checkProofsOf checks the proofs of the keys of sample, a part of m.
+func checkProofsOf(t *testing.T, tr *tree.Tree, v uint64, m, sample refMap, rng *rand.Rand) {
+	t.Helper()
 	ctx := context.Background()
 	root := m.root()
-	for k, h := range m {
+	for k, h := range sample {
 		p, err := tr.Prove(ctx, v, k)
 		if err != nil {
 			t.Fatal(err)
