@@ -10,10 +10,15 @@ import (
 // at or before keepFrom. Reads at keepFrom and later are unaffected; reads
 // before it get ErrUnknownVersion. keepFrom may be at most the latest version.
 // It is one transaction, and scans the tree's tables: run it now and then, not
-// after every update.
+// after every update. Reads of this Tree wait for it; a reader in another
+// process must not be reading a version being pruned (its proof could come
+// out wrong, and would then fail to verify): prune only versions that no
+// reader serves any more.
 func (t *Tree) Prune(ctx context.Context, keepFrom uint64) error {
 	t.write.Lock()
 	defer t.write.Unlock()
+	t.pruning.Lock()
+	defer t.pruning.Unlock()
 	latest, err := t.Latest(ctx)
 	if err != nil {
 		return err

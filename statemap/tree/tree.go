@@ -55,7 +55,8 @@ type Tree struct {
 	db *sql.DB
 	q  queries
 
-	write sync.Mutex // serialises Update and Prune
+	write   sync.Mutex   // serialises Update and Prune
+	pruning sync.RWMutex // Prune holds it to write, reads to read
 
 	mu   sync.Mutex
 	tops map[uint64]*top // by version; a few recent ones
@@ -256,6 +257,8 @@ func (t *Tree) bucket(ctx context.Context, db queryer, b int, v uint64) (*bucket
 // Prove returns the proof of key k's leaf, or of its absence, in the map at
 // version v. It verifies with statemap.Proof.Verify against the root of v.
 func (t *Tree) Prove(ctx context.Context, v uint64, k statemap.Key) (statemap.Proof, error) {
+	t.pruning.RLock()
+	defer t.pruning.RUnlock()
 	tp, err := t.top(ctx, v)
 	if err != nil {
 		return statemap.Proof{}, err
@@ -273,17 +276,14 @@ func (t *Tree) Prove(ctx context.Context, v uint64, k statemap.Key) (statemap.Pr
 			return statemap.Proof{}, err
 		}
 	}
-	// A prune that removed v while the bucket was read may have left it
-	// incomplete; the version's row goes in the same transaction.
-	if _, _, err := t.Version(ctx, v); err != nil {
-		return statemap.Proof{}, err
-	}
 	return statemap.NewProof(&sib), nil
 }
 
 // Leaf returns the leaf hash that key k holds at version v, and whether it
 // holds one.
 func (t *Tree) Leaf(ctx context.Context, v uint64, k statemap.Key) ([32]byte, bool, error) {
+	t.pruning.RLock()
+	defer t.pruning.RUnlock()
 	if _, _, err := t.Version(ctx, v); err != nil {
 		return [32]byte{}, false, err
 	}

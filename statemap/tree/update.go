@@ -12,6 +12,7 @@ import (
 	"github.com/google/trillian/merkle/smt"
 	smtnode "github.com/google/trillian/merkle/smt/node"
 	"github.com/tabularium/tabularium/statemap"
+	"golang.org/x/sync/errgroup"
 )
 
 // maxVersion keeps versions within the databases' signed 64-bit integers.
@@ -43,38 +44,12 @@ func (t *Tree) Update(ctx context.Context, v uint64, leaves []Leaf) ([32]byte, e
 			return [32]byte{}, fmt.Errorf("%w: %x", ErrDuplicateKey, batch[i].Key)
 		}
 	}
-	u := &updater{batch: batch, buckets: map[int]*bucket{}}
-	for _, l := range batch {
-		b := nodeOf(l.Key, topDepth).bucket()
-		if u.buckets[b] != nil {
-			continue
-		}
-		if u.buckets[b], err = t.bucket(ctx, t.db, b, latest); err != nil {
-			return [32]byte{}, err
-		}
-	}
 	next := prev.clone()
-	for _, l := range batch {
-		if !u.buckets[nodeOf(l.Key, topDepth).bucket()].has(l.Key) {
-			next.objects++
-		}
-	}
-	// Below the buckets: HStar3 over the stored nodes of the buckets touched.
-	nodes := make([]smt.Node, len(batch))
-	for i, l := range batch {
-		nodes[i] = smt.Node{ID: nodeOf(l.Key, statemap.Depth).id(), Hash: l.Hash[:]}
-	}
-	h, err := smt.NewHStar3(nodes, hashChildren, statemap.Depth, topDepth)
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("state map: %w", err)
-	}
-	tops, err := h.Update(u)
-	if err == nil {
-		err = u.err
-	}
+	tops, branches, added, err := t.updateBuckets(ctx, latest, batch)
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("state map: update version %d: %w", v, err)
 	}
+	next.objects += added
 	topRows := make([]topRow, len(tops))
 	for i, n := range tops {
 		topRows[i] = topRow{idx: fromID(n.ID).index(), hash: [32]byte(n.Hash)}
@@ -84,11 +59,86 @@ func (t *Tree) Update(ctx context.Context, v uint64, leaves []Leaf) ([32]byte, e
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("state map: update version %d: %w", v, err)
 	}
-	if err := t.commit(ctx, v, root, next.objects, batch, u.branches, topRows); err != nil {
+	if err := t.commit(ctx, v, root, next.objects, batch, branches, topRows); err != nil {
 		return [32]byte{}, err
 	}
 	t.remember(v, next)
 	return root, nil
+}
+
+// workers is how many parts of a batch are computed at once, each over its own
+// buckets (HStar3 runs on disjoint subtrees in parallel, and its results at
+// topDepth are merged).
+const workers = 2
+
+// updateBuckets reads the buckets that the batch (sorted) touches at version
+// latest, and computes their new roots with HStar3. It returns the new nodes
+// at topDepth in order, the branch nodes to store and the number of keys new
+// to the map.
+func (t *Tree) updateBuckets(ctx context.Context, latest uint64, batch []Leaf) ([]smt.Node, []nodeRow, uint64, error) {
+	// Cut the batch into parts at bucket boundaries.
+	var parts [][]Leaf
+	for start := 0; start < len(batch); {
+		end := min(start+(len(batch)+workers-1)/workers, len(batch))
+		for end < len(batch) && nodeOf(batch[end].Key, topDepth).bucket() == nodeOf(batch[end-1].Key, topDepth).bucket() {
+			end++
+		}
+		parts = append(parts, batch[start:end])
+		start = end
+	}
+	us := make([]*updater, len(parts))
+	tops := make([][]smt.Node, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, part := range parts {
+		us[i] = &updater{batch: part, buckets: map[int]*bucket{}}
+		g.Go(func() (err error) {
+			tops[i], err = us[i].run(gctx, t, latest)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, 0, err
+	}
+	var all []smt.Node
+	var branches []nodeRow
+	var added uint64
+	for i, u := range us {
+		all = append(all, tops[i]...)
+		branches = append(branches, u.branches...)
+		added += u.added
+	}
+	return all, branches, added, nil
+}
+
+// run reads the part's buckets and runs HStar3 on them.
+func (u *updater) run(ctx context.Context, t *Tree, latest uint64) ([]smt.Node, error) {
+	for _, l := range u.batch {
+		b := nodeOf(l.Key, topDepth).bucket()
+		bk := u.buckets[b]
+		if bk == nil {
+			var err error
+			if bk, err = t.bucket(ctx, t.db, b, latest); err != nil {
+				return nil, err
+			}
+			u.buckets[b] = bk
+		}
+		if !bk.has(l.Key) {
+			u.added++
+		}
+	}
+	nodes := make([]smt.Node, len(u.batch))
+	for i, l := range u.batch {
+		nodes[i] = smt.Node{ID: nodeOf(l.Key, statemap.Depth).id(), Hash: l.Hash[:]}
+	}
+	h, err := smt.NewHStar3(nodes, hashChildren, statemap.Depth, topDepth)
+	if err != nil {
+		return nil, err
+	}
+	tops, err := h.Update(u)
+	if err != nil {
+		return nil, err
+	}
+	return tops, nil
 }
 
 // updater is the NodeAccessor of HStar3 below the buckets. Get reads the map
@@ -100,7 +150,7 @@ type updater struct {
 	batch    []Leaf
 	buckets  map[int]*bucket
 	branches []nodeRow
-	err      error
+	added    uint64
 }
 
 type nodeRow struct {
