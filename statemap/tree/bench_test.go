@@ -69,6 +69,15 @@ func benchMap(b *testing.B, n int) (string, time.Duration) {
 		b.Fatal(err)
 	}
 	if _, objects, _ := tr.Version(ctx, latest); objects >= uint64(n) {
+		// Keep only the latest version, as a server that prunes does.
+		if oldest, _ := tr.Oldest(ctx); oldest < latest {
+			if err := tr.Prune(ctx, latest); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				b.Fatal(err)
+			}
+		}
 		return path, 0
 	}
 	start := time.Now()
@@ -82,6 +91,9 @@ func benchMap(b *testing.B, n int) (string, time.Duration) {
 		}
 	}
 	took := time.Since(start)
+	if err := tr.Prune(ctx, uint64((n+buildBatch-1)/buildBatch)); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		b.Fatal(err)
 	}
@@ -129,7 +141,7 @@ func openBench(b *testing.B, path string) (*sql.DB, *tree.Tree, uint64) {
 }
 
 // BenchmarkBuild reports the build of the map (when it was not there yet) and
-// its size on disk per object.
+// its size on disk per object, pruned to its latest version.
 func BenchmarkBuild(b *testing.B) {
 	n := benchObjects(b)
 	path, took := benchMap(b, n)
@@ -318,6 +330,12 @@ func BenchmarkMySQL(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "proofs/s")
 	b.ReportMetric(float64(n)/built.Seconds(), "built-leaves/s")
+	if err := tr.Prune(ctx, v); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `OPTIMIZE TABLE m_nodes, m_top, m_versions`); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := db.ExecContext(ctx, `ANALYZE TABLE m_nodes, m_top, m_versions`); err != nil {
 		b.Fatal(err)
 	}

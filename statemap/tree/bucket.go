@@ -49,3 +49,16 @@ func (b *bucket) hash(n node) ([32]byte, error) {
 	}
 	return fold(h, top.path, d, n.depth), nil
 }
+
+// sharedPrefix returns the longest prefix, in bits, that k shares with a
+// leaf of the bucket other than k: that of one of its neighbours in key order.
+func (b *bucket) sharedPrefix(k statemap.Key) int {
+	i := sort.Search(len(b.keys), func(x int) bool { return bytes.Compare(b.keys[x][:], k[:]) >= 0 })
+	m := 0
+	for _, j := range []int{i - 1, i, i + 1} {
+		if j >= 0 && j < len(b.keys) && b.keys[j] != k {
+			m = max(m, lcp(b.keys[j], k))
+		}
+	}
+	return m
+}

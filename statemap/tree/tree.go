@@ -271,7 +271,14 @@ func (t *Tree) Prove(ctx context.Context, v uint64, k statemap.Key) (statemap.Pr
 	for d := 1; d <= topDepth; d++ {
 		sib[d-1] = tp.get(nodeOf(k, d).sibling())
 	}
+	// A sibling at depth d holds keys that share d-1 bits with k, so those
+	// below the longest prefix k shares with its neighbours are empty.
+	deepest := b.sharedPrefix(k)
 	for d := topDepth + 1; d <= statemap.Depth; d++ {
+		if d > deepest+1 {
+			sib[d-1] = statemap.EmptyHash(d)
+			continue
+		}
 		if sib[d-1], err = b.hash(nodeOf(k, d).sibling()); err != nil {
 			return statemap.Proof{}, err
 		}
