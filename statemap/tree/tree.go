@@ -81,9 +81,16 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Tree, error) {
 		t.max = 4
 	}
 	// Version 0 is the empty map; its row makes "stored" mean "has a row".
-	e := statemap.EmptyRoot
-	if _, err := db.ExecContext(ctx, t.q.insertVersion+onConflictIgnore(cfg.Dialect), 0, e[:], 0); err != nil {
-		return nil, fmt.Errorf("state map: record the empty version: %w", err)
+	// It is written into a new tree only: a pruned tree has none.
+	var v0 sql.NullInt64
+	if err := db.QueryRowContext(ctx, t.q.latest).Scan(&v0); err != nil {
+		return nil, fmt.Errorf("state map: read the latest version: %w", err)
+	}
+	if !v0.Valid {
+		e := statemap.EmptyRoot
+		if _, err := db.ExecContext(ctx, t.q.insertVersion+onConflictIgnore(cfg.Dialect), 0, e[:], 0); err != nil {
+			return nil, fmt.Errorf("state map: record the empty version: %w", err)
+		}
 	}
 	latest, err := t.Latest(ctx)
 	if err != nil {

@@ -242,6 +242,12 @@ func TestOlderVersionsStayReadable(t *testing.T) {
 			}
 		}
 		fresh = openTree(t, s, db(), "m_")
+		if o, err := fresh.Oldest(ctx); err != nil || o != 3 {
+			t.Errorf("Oldest of the pruned tree opened again = %d, %v; want 3", o, err)
+		}
+		if _, _, err := fresh.Version(ctx, 0); !errors.Is(err, tree.ErrUnknownVersion) {
+			t.Errorf("version 0 of the pruned tree opened again: %v, want ErrUnknownVersion", err)
+		}
 		for _, tr := range []*tree.Tree{tr, fresh} {
 			for v := 3; v <= 5; v++ {
 				checkProofs(t, tr, uint64(v), maps[v], rng)
@@ -291,6 +297,60 @@ func TestUpdateRefusals(t *testing.T) {
 		}
 		if _, err := tree.Open(ctx, db(), tree.Config{Dialect: s.dialect, Prefix: "Bad-Prefix"}); err == nil {
 			t.Errorf("a table prefix with capitals and a dash was accepted")
+		}
+	})
+}
+
+// TestProofsDuringAnUpdate proves keys at the latest version while the next
+// one is written, as the server does between two publications.
+func TestProofsDuringAnUpdate(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s store, db func() *sql.DB) {
+		ctx := context.Background()
+		tr := openTree(t, s, db(), "m_")
+		rng := rand.New(rand.NewPCG(9, 9))
+		m := refMap{}
+		b1 := randomBatch(rng, m, 200)
+		apply(m, b1)
+		if _, err := tr.Update(ctx, 1, b1); err != nil {
+			t.Fatal(err)
+		}
+		root := m.root()
+		var keys [][32]byte
+		for k := range m {
+			keys = append(keys, k)
+		}
+		done := make(chan struct{})
+		errs := make(chan error, 1)
+		go func() {
+			defer close(errs)
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				k := keys[i%len(keys)]
+				p, err := tr.Prove(ctx, 1, k)
+				if err == nil && leafRoot(p, k, m[k]) != root {
+					err = fmt.Errorf("proof of %x at version 1 during the update does not give its root", k)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		next := m.clone()
+		for v := uint64(2); v <= 4; v++ {
+			batch := randomBatch(rng, next, 300)
+			apply(next, batch)
+			if root, err := tr.Update(ctx, v, batch); err != nil || root != next.root() {
+				t.Fatalf("version %d: %x, %v", v, root, err)
+			}
+		}
+		close(done)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	})
 }
