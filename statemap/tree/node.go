@@ -38,14 +38,8 @@ func (n node) sibling() node {
 	return n
 }
 
-// child returns n's child on the side of bit (0 left, 1 right).
-func (n node) child(bit int) node {
-	c := node{depth: n.depth + 1, path: n.path}
-	if bit == 1 {
-		c.path[n.depth/8] |= 0x80 >> (n.depth % 8)
-	}
-	return c
-}
+// parent returns the node above n.
+func (n node) parent() node { return nodeOf(n.path, n.depth-1) }
 
 // lo and hi are the smallest and largest keys under n.
 func (n node) lo() statemap.Key { return n.path }

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/google/trillian/merkle/smt"
@@ -90,7 +89,7 @@ func (t *Tree) updateBuckets(ctx context.Context, latest uint64, batch []Leaf) (
 	tops := make([][]smt.Node, len(parts))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, part := range parts {
-		us[i] = &updater{batch: part, buckets: map[int]*bucket{}}
+		us[i] = &updater{batch: part, buckets: map[int]*bucket{}, branch: map[node]bool{}}
 		g.Go(func() (err error) {
 			tops[i], err = us[i].run(gctx, t, latest)
 			return err
@@ -142,15 +141,20 @@ func (u *updater) run(ctx context.Context, t *Tree, latest uint64) ([]smt.Node, 
 }
 
 // updater is the NodeAccessor of HStar3 below the buckets. Get reads the map
-// before the update; Set records the nodes to store: only branch nodes, which
-// are those with two non-empty children after the update (no key ever leaves
-// the map, so a child is non-empty after if it was before or a batch key is
-// in it).
+// before the update; Set records the nodes to store: only branch nodes, those
+// with two non-empty children after the update. A node that HStar3 sets has
+// one child on an updated path; the other is non-empty if HStar3 set it too
+// (the two come one after the other, left then right) or if Get found it
+// non-empty (no key ever leaves the map).
 type updater struct {
 	batch    []Leaf
 	buckets  map[int]*bucket
 	branches []nodeRow
 	added    uint64
+	// branch holds the nodes that will be set and are branches.
+	branch map[node]bool
+	// last is the node set last at each depth.
+	last [statemap.Depth + 1]node
 }
 
 type nodeRow struct {
@@ -169,26 +173,25 @@ func (u *updater) Get(id smtnode.ID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h != statemap.EmptyHash(n.depth) {
+		u.branch[n.parent()] = true
+	}
 	return h[:], nil
 }
 
 func (u *updater) Set(id smtnode.ID, hash []byte) {
 	n := fromID(id)
+	if n.depth > topDepth+1 && u.last[n.depth] == n.sibling() {
+		u.branch[n.parent()] = true
+	}
+	u.last[n.depth] = n
 	if n.depth == statemap.Depth {
 		return // the leaves are written from the batch
 	}
-	if u.nonEmpty(n.child(0)) && u.nonEmpty(n.child(1)) {
+	if u.branch[n] {
+		delete(u.branch, n)
 		u.branches = append(u.branches, nodeRow{id: branchRowID(n), hash: [32]byte(hash)})
 	}
-}
-
-func (u *updater) nonEmpty(n node) bool {
-	if i, j := u.buckets[n.bucket()].span(n); j > i {
-		return true
-	}
-	lo, hi := n.lo(), n.hi()
-	i := sort.Search(len(u.batch), func(x int) bool { return bytes.Compare(u.batch[x].Key[:], lo[:]) >= 0 })
-	return i < len(u.batch) && bytes.Compare(u.batch[i].Key[:], hi[:]) <= 0
 }
 
 // commit writes version v in one transaction.
