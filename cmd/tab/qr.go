@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -26,12 +26,11 @@ const (
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // runQR writes the QR code of a receipt as a PNG and prints the receipt.
-func runQR(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("qr", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runQR(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("qr", stderr)
 	out := fs.String("out", "", "PNG file to write")
 	server := fs.String("server", "", "the log server's base URL, where the receipt is completed (required for a CERT)")
-	logName := fs.String("log", "", "the log's name on the server, e.g. land (required for a CERT)")
+	logName := fs.String("log", "", "the log's name (land) or origin (tabularium.local/land) on the server (required for a CERT)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -43,9 +42,23 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *logName != "" && !isLogName(*logName) {
+		// A receipt names the log by its name on the server: an origin is
+		// looked up there.
+		at := *server
+		if at == "" && r != nil {
+			at = r.Server
+		}
+		if at == "" {
+			return errors.New("qr --log with a log's origin needs --server URL, where its name is looked up")
+		}
+		if *logName, err = logNameOn(ctx, httpClient, at, *logName); err != nil {
+			return err
+		}
+	}
 	if c != nil {
 		if *server == "" || *logName == "" {
-			return errors.New("qr of a certificate needs --server URL and --log NAME: the receipt says where to fetch it")
+			return errors.New("qr of a certificate needs --server URL and --log LOG: the receipt says where to fetch it")
 		}
 		if r, err = client.ReceiptFor(c, *server, *logName); err != nil {
 			return err
