@@ -27,6 +27,7 @@ type tileView struct {
 	cp     []byte
 	bundle func(index uint64, entries [][]byte) [][]byte // tampers with bundles if set
 	reads  int                                           // entry bundles served
+	cps    int                                           // checkpoints served
 }
 
 // show makes the view serve l with a checkpoint of its whole tree, cosigned by
@@ -40,7 +41,15 @@ func (v *tileView) show(l *testLog) {
 func (v *tileView) ReadCheckpoint(context.Context) ([]byte, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.cps++
 	return v.cp, nil
+}
+
+// checkpointsServed returns how many times the view's checkpoint was read.
+func (v *tileView) checkpointsServed() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cps
 }
 
 func (v *tileView) ReadTile(_ context.Context, level, index uint64, p uint8) ([]byte, error) {

@@ -80,7 +80,13 @@ func TestWatchDetectsAForkedLog(t *testing.T) {
 			Report: func(Change) error { return nil }})
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// The watcher reads the checkpoint again only after it has verified the
+	// first one and read its entries: from then on the fork is a split view.
+	for deadline := time.Now().Add(10 * time.Second); v.checkpointsServed() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not read the log twice")
+		}
+	}
 	fork := r.l.fork(4)
 	for range 6 {
 		fork.addEntry("land/forged")

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,8 +29,7 @@ var errAuditFailed = errors.New("audit failed")
 // runAudit replays a whole log through the registry's rules and reports
 // every entry they refuse, and any served state that differs.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("audit", stderr)
 	var lt logTarget
 	lt.flags(fs)
 	var roots repeated

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -31,7 +29,7 @@ type logTarget struct {
 
 func (lt *logTarget) flags(fs *flag.FlagSet) {
 	fs.StringVar(&lt.server, "server", "http://127.0.0.1:8080", "server base URL")
-	fs.StringVar(&lt.log, "log", "", "log name (with --server), or the log's URL: https://host/logs/NAME")
+	fs.StringVar(&lt.log, "log", "", "the log's name or origin (with --server), or its URL: https://host/logs/NAME")
 	fs.StringVar(&lt.origin, "origin", "", "the log's origin (default: as GET /logs lists it)")
 	fs.StringVar(&lt.policyFile, "policy", "", "trust policy (c2sp.org/tlog-policy): the log's key and witness quorum")
 	fs.StringVar(&lt.logKey, "log-key", "", "the log's checkpoint verifier key, when there is no --policy")
@@ -44,8 +42,18 @@ func (lt *logTarget) resolve(ctx context.Context, c *http.Client) error {
 	if base, name, ok := strings.Cut(lt.log, "/logs/"); ok && strings.Contains(base, "://") {
 		lt.serverURL, lt.name = base, strings.Trim(name, "/")
 	}
-	if lt.name == "" || strings.Contains(lt.name, "/") {
-		return errors.New("--log must name a log, or be a URL ending in /logs/NAME")
+	if lt.name == "" {
+		return errors.New("--log must name a log, give its origin, or be a URL ending in /logs/NAME")
+	}
+	if !isLogName(lt.name) {
+		in, err := lookupLog(ctx, c, lt.serverURL, lt.name)
+		if err != nil {
+			return fmt.Errorf("--log %s: %w", lt.name, err)
+		}
+		lt.name = in.Name
+		if lt.origin == "" {
+			lt.origin = in.Origin
+		}
 	}
 	lt.fetcher = client.NewFetcher(lt.serverURL, lt.name, c)
 	var err error
@@ -81,28 +89,11 @@ func (lt *logTarget) resolve(ctx context.Context, c *http.Client) error {
 // lookupOrigin finds the log's origin in the server's GET /logs; the answer is
 // not trusted, since the checkpoint must then verify under the policy.
 func (lt *logTarget) lookupOrigin(ctx context.Context, c *http.Client) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, lt.serverURL+"/logs", nil)
+	in, err := lookupLog(ctx, c, lt.serverURL, lt.name)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w (or give --origin)", err)
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("list the server's logs (or give --origin): %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("list the server's logs (or give --origin): %s", resp.Status)
-	}
-	var infos []logInfo // GET /logs, as tab bench reads it
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&infos); err != nil {
-		return "", fmt.Errorf("list the server's logs: %w", err)
-	}
-	for _, in := range infos {
-		if in.Name == lt.name {
-			return in.Origin, nil
-		}
-	}
-	return "", fmt.Errorf("the server has no log named %q", lt.name)
+	return in.Origin, nil
 }
 
 // rootKeyFromData returns the public root authority key of the log in the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,8 +66,7 @@ func (p pairFlag) Set(s string) error {
 
 func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	c := &benchConfig{rootKeys: map[string]string{}, logNames: map[string]string{}, progress: stderr}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench", stderr)
 	fs.StringVar(&c.server, "server", "http://127.0.0.1:8080", "server base URL")
 	fs.StringVar(&c.mix, "mix", "vaccination", "vaccination, land or mixed")
 	fs.DurationVar(&c.duration, "duration", 0, "how long to offer load (with --count: an upper bound)")

@@ -93,14 +93,21 @@ func discoverTargets(ctx context.Context, hc *http.Client, c *benchConfig) (map[
 		if err != nil {
 			return nil, fmt.Errorf("log %s: %w", name, err)
 		}
+		name = infos[i].Name // --log may have given the origin
 		out[kind] = &target{kind: kind, name: name, origin: infos[i].Origin, base: server + "/logs/" + name + "/", verifier: v}
 	}
 	return out, nil
 }
 
-func indexOf(infos []logInfo, name string) int {
-	for i, in := range infos {
-		if in.Name == name {
+// indexOf returns the index of the log of infos that arg names, by name or
+// else by origin, or -1.
+func indexOf(infos []logInfo, arg string) int {
+	in, ok := findLog(infos, arg)
+	if !ok {
+		return -1
+	}
+	for i := range infos {
+		if infos[i] == in {
 			return i
 		}
 	}

@@ -33,10 +33,9 @@ func (r *repeated) String() string     { return fmt.Sprint(*r) }
 func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
 
 func runCert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("cert", stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "server base URL")
-	logName := fs.String("log", "", "log name, e.g. land")
+	logArg := fs.String("log", "", "the log's name (land) or origin (tabularium.local/land)")
 	out := fs.String("out", "", "certificate file to write (.tlog-proof)")
 	var opens repeated
 	fs.Var(&opens, "open", `JSON file {"kind","salt":HEX,"contents":BASE64} opening one of the entry's documents (repeatable)`)
@@ -44,14 +43,18 @@ func runCert(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if *logName == "" || *out == "" || len(pos) != 1 {
-		return errors.New("cert needs --log NAME, --out FILE and one INDEX")
+	if *logArg == "" || *out == "" || len(pos) != 1 {
+		return errors.New("cert needs --log LOG, --out FILE and one INDEX")
 	}
 	index, err := strconv.ParseUint(pos[0], 10, 64)
 	if err != nil {
 		return fmt.Errorf("index %q is not a number", pos[0])
 	}
-	c, err := client.NewFetcher(*server, *logName, httpClient).Certificate(ctx, index)
+	logName, err := logNameOn(ctx, httpClient, *server, *logArg)
+	if err != nil {
+		return err
+	}
+	c, err := client.NewFetcher(*server, logName, httpClient).Certificate(ctx, index)
 	if err != nil {
 		return fmt.Errorf("get certificate of entry %d: %w", index, err)
 	}

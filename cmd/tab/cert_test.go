@@ -180,11 +180,18 @@ func TestCertAndVerifyOffline(t *testing.T) {
 		"checkpoint line": {func(b []byte) []byte {
 			return bytes.Replace(b, []byte("\ntabularium.local/land\n"), []byte("\ntabularium.local/lands\n"), 1)
 		}, "0", "not signed by the log"},
+		// A cosignature is 4 bytes of key ID, 8 of timestamp and 64 of
+		// Ed25519 signature (tlog-cosignature): one bit of the signature is
+		// flipped in the decoded bytes, so the line stays canonical base64
+		// and names the same witness, and only the signature check can refuse.
 		"cosignature": {func(b []byte) []byte {
-			i := bytes.Index(b, []byte("— w")) + len("— w0.witness.example ") + 20
-			b[i] ^= 1
-			return b
+			return rewriteCosignature(t, b, func(sig []byte) { sig[4+8+20] ^= 1 })
 		}, "0", "invalid witness cosignature"},
+		"cosignature not base64": {func(b []byte) []byte {
+			i := bytes.Index(b, []byte("\n— w")) + len("\n— w0.witness.example ")
+			b[i] = '*'
+			return b
+		}, "0", "not canonical base64"},
 		"entry": {func(b []byte) []byte {
 			line := bytes.SplitN(b, []byte("\n"), 3)[1]
 			raw, _ := base64.StdEncoding.DecodeString(string(line[len("extra "):]))
@@ -204,4 +211,28 @@ func TestCertAndVerifyOffline(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// rewriteCosignature applies change to the decoded signature of the first
+// witness's line of a certificate and returns the certificate with that line
+// re-encoded.
+func rewriteCosignature(t *testing.T, cert []byte, change func(sig []byte)) []byte {
+	t.Helper()
+	lines := strings.Split(string(cert), "\n")
+	for i, ln := range lines {
+		rest, ok := strings.CutPrefix(ln, "— w")
+		if !ok {
+			continue
+		}
+		name, b64, ok := strings.Cut(rest, " ")
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if !ok || err != nil || len(sig) != 4+8+64 {
+			t.Fatalf("cosignature line %q: %v", ln, err)
+		}
+		change(sig)
+		lines[i] = "— w" + name + " " + base64.StdEncoding.EncodeToString(sig)
+		return []byte(strings.Join(lines, "\n"))
+	}
+	t.Fatal("no witness cosignature line")
+	return nil
 }

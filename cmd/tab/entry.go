@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +30,10 @@ func (d *docFlags) Set(s string) error {
 	return nil
 }
 
-func runEntryNew(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("entry new", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	logName := fs.String("log", "", "origin of the log the entry is for, e.g. tabularium.local/land")
+func runEntryNew(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("entry new", stderr)
+	logArg := fs.String("log", "", "the log the entry is for: its origin (tabularium.local/land), or its name (land), looked up on --server")
+	server := fs.String("server", "http://127.0.0.1:8080", "server base URL, where a log's name is looked up")
 	typ := fs.String("type", "", "entry type, e.g. land.transfer")
 	object := fs.String("object", "", "object id, e.g. land/parcel-17")
 	prev := fs.String("prev", "", "hex hash of the object's latest entry (latest_hash from tab object); empty for a new object")
@@ -44,10 +44,19 @@ func runEntryNew(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || *typ == "" || *object == "" || *logName == "" || fs.NArg() != 0 {
+	if *out == "" || *typ == "" || *object == "" || *logArg == "" || fs.NArg() != 0 {
 		return errors.New("entry new needs --log, --type, --object and --out")
 	}
-	p := &entry.Payload{Log: *logName, Type: *typ, Object: *object, Time: time.Now().Unix(), Docs: docs}
+	// The entry names its log by origin; a name is looked up on the server.
+	origin := *logArg
+	if isLogName(origin) {
+		in, err := lookupLog(ctx, httpClient, *server, origin)
+		if err != nil {
+			return fmt.Errorf("--log %s is a log's name, and the entry needs the log's origin (give the origin, or --server URL): %w", origin, err)
+		}
+		origin = in.Origin
+	}
+	p := &entry.Payload{Log: origin, Type: *typ, Object: *object, Time: time.Now().Unix(), Docs: docs}
 	var err error
 	if p.Prev, err = hex.DecodeString(*prev); err != nil {
 		return fmt.Errorf("--prev: %w", err)
@@ -78,8 +87,7 @@ func runEntryNew(args []string, stdout, stderr io.Writer) error {
 }
 
 func runEntrySign(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("entry sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("entry sign", stderr)
 	keyFile := fs.String("key", "", "private key file of the signing party")
 	if err := fs.Parse(args); err != nil {
 		return err

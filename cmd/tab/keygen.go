@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,8 +12,7 @@ import (
 )
 
 func runKeygen(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("keygen", stderr)
 	out := fs.String("out", "", "file to write the private key to (mode 0600; never overwritten)")
 	typ := fs.String("type", entry.KeyEd25519, "key type: ed25519 or p256")
 	if err := fs.Parse(args); err != nil {

@@ -2,17 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/skip2/go-qrcode"
 
 	"github.com/tabularium/tabularium/client"
@@ -27,12 +26,11 @@ const (
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // runQR writes the QR code of a receipt as a PNG and prints the receipt.
-func runQR(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("qr", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runQR(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("qr", stderr)
 	out := fs.String("out", "", "PNG file to write")
 	server := fs.String("server", "", "the log server's base URL, where the receipt is completed (required for a CERT)")
-	logName := fs.String("log", "", "the log's name on the server, e.g. land (required for a CERT)")
+	logName := fs.String("log", "", "the log's name (land) or origin (tabularium.local/land) on the server (required for a CERT)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -44,9 +42,23 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *logName != "" && !isLogName(*logName) {
+		// A receipt names the log by its name on the server: an origin is
+		// looked up there.
+		at := *server
+		if at == "" && r != nil {
+			at = r.Server
+		}
+		if at == "" {
+			return errors.New("qr --log with a log's origin needs --server URL, where its name is looked up")
+		}
+		if *logName, err = logNameOn(ctx, httpClient, at, *logName); err != nil {
+			return err
+		}
+	}
 	if c != nil {
 		if *server == "" || *logName == "" {
-			return errors.New("qr of a certificate needs --server URL and --log NAME: the receipt says where to fetch it")
+			return errors.New("qr of a certificate needs --server URL and --log LOG: the receipt says where to fetch it")
 		}
 		if r, err = client.ReceiptFor(c, *server, *logName); err != nil {
 			return err
@@ -62,21 +74,47 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	q, err := qrcode.New(string(text), qrcode.Medium)
+	img, version, err := encodeQR(text)
 	if err != nil {
-		return fmt.Errorf("QR code: %w", err)
-	}
-	img, err := q.PNG(-8) // 8 pixels a module, with the standard 4-module quiet zone
-	if err != nil {
-		return fmt.Errorf("QR code: %w", err)
+		return err
 	}
 	if err := os.WriteFile(*out, img, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\n", text)
 	fmt.Fprintf(stderr, "wrote %s: a %d-byte receipt as a QR code of version %d, error correction M; check it with tab verify --policy POLICY %s\n",
-		*out, len(text), q.VersionNumber, *out)
+		*out, len(text), version, *out)
 	return nil
+}
+
+// qrModulePixels is the side of a QR module in the PNG tab qr writes.
+const qrModulePixels = 8
+
+// encodeQR returns the PNG of a QR code of text and the code's version:
+// error correction level M (15% of the code may be lost), black modules of
+// qrModulePixels on white, with the standard quiet zone of 4 modules, as a
+// two-colour image.
+func encodeQR(text []byte) ([]byte, int, error) {
+	q, err := qrcode.New(string(text), qrcode.Medium)
+	if err != nil {
+		return nil, 0, fmt.Errorf("QR code: %w", err)
+	}
+	modules := q.Bitmap() // with the quiet zone
+	side := len(modules) * qrModulePixels
+	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.Gray{0xff}, color.Gray{0}})
+	for y := range side {
+		row := modules[y/qrModulePixels]
+		for x := range side {
+			if row[x/qrModulePixels] {
+				img.Pix[y*img.Stride+x] = 1
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, 0, fmt.Errorf("QR code: %w", err)
+	}
+	return b.Bytes(), q.VersionNumber, nil
 }
 
 // readEvidence reads what a citizen was handed: a receipt given as the
@@ -124,24 +162,4 @@ func decodeQR(b []byte) (string, error) {
 		return "", fmt.Errorf("PNG: %w", err)
 	}
 	return scanQR(img)
-}
-
-// scanQR finds and decodes a QR code with gozxing; a panic in the decoder on
-// a hostile image is returned as an error.
-func scanQR(img image.Image) (text string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			text, err = "", fmt.Errorf("QR decoder failed: %v", p)
-		}
-	}()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", fmt.Errorf("QR code: %w", err)
-	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, hints)
-	if err != nil {
-		return "", fmt.Errorf("no QR code found: %w", err)
-	}
-	return res.GetText(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,27 +11,37 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tabularium/tabularium/personality/entry"
 )
 
 var httpClient = &http.Client{Timeout: 2 * time.Minute}
 
 func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("submit", stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "server base URL")
-	logName := fs.String("log", "", "log name, e.g. land")
+	logArg := fs.String("log", "", "the log's name (land) or origin (tabularium.local/land)")
 	wait := fs.Bool("wait", false, "wait until a published checkpoint covers the entry")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *logName == "" || fs.NArg() != 1 {
-		return errors.New("submit needs --log NAME and one ENTRYFILE")
+	if *logArg == "" || fs.NArg() != 1 {
+		return errors.New("submit needs --log LOG and one ENTRYFILE")
 	}
 	b, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	u := strings.TrimRight(*server, "/") + "/logs/" + url.PathEscape(*logName) + "/entries"
+	if !entry.IsSigned(b) {
+		if _, err := entry.DecodePayload(b); err == nil {
+			return fmt.Errorf("%s is an entry with no signatures: have every party sign it with tab entry sign --key FILE %s, then submit it", fs.Arg(0), fs.Arg(0))
+		}
+	}
+	logName, err := logNameOn(ctx, httpClient, *server, *logArg)
+	if err != nil {
+		return err
+	}
+	u := strings.TrimRight(*server, "/") + "/logs/" + url.PathEscape(logName) + "/entries"
 	if *wait {
 		u += "?wait=published"
 	}
@@ -45,17 +54,20 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runObject(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("object", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("object", stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "server base URL")
-	logName := fs.String("log", "", "log name, e.g. land")
+	logArg := fs.String("log", "", "the log's name (land) or origin (tabularium.local/land)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *logName == "" || fs.NArg() != 1 {
-		return errors.New("object needs --log NAME and one object ID")
+	if *logArg == "" || fs.NArg() != 1 {
+		return errors.New("object needs --log LOG and one object ID")
 	}
-	u := strings.TrimRight(*server, "/") + "/logs/" + url.PathEscape(*logName) + "/objects/" + fs.Arg(0)
+	logName, err := logNameOn(ctx, httpClient, *server, *logArg)
+	if err != nil {
+		return err
+	}
+	u := strings.TrimRight(*server, "/") + "/logs/" + url.PathEscape(logName) + "/objects/" + fs.Arg(0)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,8 +22,7 @@ import (
 // any request. The certificate fetched must be of the entry the receipt names,
 // and is then verified offline like any other.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, now time.Time) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("verify", stderr)
 	policyPath := fs.String("policy", "", "trust policy file (c2sp.org/tlog-policy)")
 	maxAge := fs.Duration("max-age", 0, "refuse witness cosignatures older than this, e.g. 720h (default: no limit)")
 	pos, err := parseInterspersed(fs, args)

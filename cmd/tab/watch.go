@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +16,7 @@ import (
 // runWatch follows a log and prints every entry touching a watched object or
 // key, one line each, until interrupted (or after one poll with --once).
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("watch", stderr)
 	var lt logTarget
 	lt.flags(fs)
 	var objects, keys repeated
