@@ -16,7 +16,7 @@ func TestCourtOrderStatesEveryEncumbranceSince(t *testing.T) {
 	restore := l.object(id).OwnerSets[0].Since
 	l.pledge(id, l.bank, a) // pledge 1, granted by A itself: before the transfer
 	l.transfer(id, []*entry.PrivateKey{a}, []*entry.PrivateKey{b}, l.bank)
-	l.pledge(id, l.bank, b) // pledge 2, granted by B
+	l.pledge(id, l.bank, b)                                                                   // pledge 2, granted by B
 	l.must(l.payload(entry.TypeLandArrest, id, &entry.NoFields{}, testDoc("order")), l.court) // arrest 3
 	order := func(keep, void []uint64) *entry.Payload {
 		return l.payload(entry.TypeLandCourtOrder, id, &entry.CourtOrderFields{Restore: restore, Keep: keep, Void: void}, testDoc("order"))
