@@ -75,6 +75,13 @@ func parse(raw []byte, check bool, maxSignatures int) (*Entry, error) {
 	if len(raw) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), MaxSize)
 	}
+	if maxSignatures > 0 {
+		// Count from the framing first: decoding every signature's headers
+		// costs more than the cap is meant to bound.
+		if n, ok := countSignatures(raw); ok && n > uint64(maxSignatures) {
+			return nil, fmt.Errorf("%w: %d signatures, limit %d", ErrTooManySignatures, n, maxSignatures)
+		}
+	}
 	msg, err := decodeMessage(raw)
 	if err != nil {
 		return nil, err

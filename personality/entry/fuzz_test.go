@@ -19,6 +19,13 @@ func FuzzParseEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Parse(b)
 		u, uerr := ParseUnverified(b)
+		// The framing count agrees with the decoder on every message the
+		// decoder accepts.
+		if u != nil {
+			if n, ok := countSignatures(b); !ok || n != uint64(len(u.Signers)) {
+				t.Fatalf("framing says %d signatures (ok %v), the decoder %d", n, ok, len(u.Signers))
+			}
+		}
 		// Decode then Verify is Parse in two halves.
 		if d, derr := Decode(b, 0); (derr == nil) != (uerr == nil) {
 			t.Fatalf("Decode: %v; ParseUnverified: %v", derr, uerr)

@@ -106,3 +106,17 @@ func TestCourtOrderFieldsAreCanonical(t *testing.T) {
 		})
 	}
 }
+
+func TestCountSignaturesFromFraming(t *testing.T) {
+	for _, n := range []int{1, 23, 24, 300} {
+		raw := manySigners(t, n)
+		if got, ok := countSignatures(raw); !ok || got != uint64(n) {
+			t.Fatalf("%d signers: framing says %d, %v", n, got, ok)
+		}
+	}
+	for _, b := range [][]byte{nil, {0xd8, 0x62}, {0xd8, 0x62, 0x84, 0x5f}, {0xd8, 0x62, 0x84, 0x41}, {0xd8, 0x62, 0x84, 0x40, 0xa1}, {0xd8, 0x62, 0x84, 0x40, 0xa0, 0xf6, 0x80}} {
+		if _, ok := countSignatures(b); ok {
+			t.Fatalf("framing of %x accepted", b)
+		}
+	}
+}
