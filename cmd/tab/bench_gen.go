@@ -18,8 +18,9 @@ type generator interface {
 	more() ([]*item, error)
 }
 
-// certsPerBatch is how many certificates name one vaccine batch: the batch
-// object lists its certificates, so an unbounded batch would grow without end.
+// certsPerBatch is how many certificates name one vaccine batch (a batch
+// object no longer grows with its certificates; this keeps the mix's batches
+// at a realistic size).
 const certsPerBatch = 500
 
 // mixedKinds is the rotation of registry kinds over the workers of the mixed

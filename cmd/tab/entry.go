@@ -37,7 +37,7 @@ func runEntryNew(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	typ := fs.String("type", "", "entry type, e.g. land.transfer")
 	object := fs.String("object", "", "object id, e.g. land/parcel-17")
 	prev := fs.String("prev", "", "hex hash of the object's latest entry (latest_hash from tab object); empty for a new object")
-	fields := fs.String("fields", "{}", "type-specific fields as JSON, or @FILE")
+	fields := fs.String("fields", "{}", "type-specific fields as JSON, or @FILE; e.g. land.court-order: {\"restore\":INDEX,\"keep\":[N],\"void\":[N]}, naming every pledge and arrest created after INDEX")
 	out := fs.String("out", "", "file to write the unsigned entry to")
 	var docs docFlags
 	fs.Var(&docs, "doc", "document commitment KIND:HEX (repeatable)")

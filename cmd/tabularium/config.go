@@ -74,6 +74,11 @@ type LogConfig struct {
 	WitnessTimeout time.Duration `yaml:"witness_timeout"`
 	// RecoveryWait is how long a key recovery waits, in log time; default 14 days.
 	RecoveryWait time.Duration `yaml:"recovery_wait"`
+	// MaxSignatures is the most signatures a submitted entry may carry
+	// (default registry.DefaultMaxSignatures, 16); more are refused with 400
+	// before any is verified. An admission limit: changing it never changes
+	// how the entries already logged are judged.
+	MaxSignatures int `yaml:"max_signatures"`
 
 	// generateKey is set when no key file was configured: the default key file
 	// is then created on first start.
@@ -268,6 +273,9 @@ func (c Config) Validate() error {
 		}
 		if l.CheckpointInterval != 0 && l.CheckpointInterval < 100*time.Millisecond {
 			return fmt.Errorf("config: log %s: checkpoint_interval must be at least 100ms", l.Name)
+		}
+		if l.MaxSignatures < 0 {
+			return fmt.Errorf("config: log %s: max_signatures must be positive (or omitted for the default of 16)", l.Name)
 		}
 	}
 	return c.checkDisjoint()

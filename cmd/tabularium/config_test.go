@@ -20,6 +20,7 @@ logs:
     checkpoint_interval: 2s
     batch_max_size: 512
     antispam: false
+    max_signatures: 8
 `
 	c, err := ParseConfig([]byte(good), "/etc")
 	if err != nil {
@@ -28,7 +29,7 @@ logs:
 	l := c.Logs[0]
 	if l.Origin != "registry.example.gov/land" || l.CheckpointInterval != 2*time.Second || l.BatchMaxSize != 512 ||
 		l.KeyFile != filepath.Join("/srv/tabularium", "keys/land.key") || l.generateKey ||
-		l.Storage.Dir != filepath.Join("/srv/tabularium", "logs", "land") || *l.Antispam {
+		l.Storage.Dir != filepath.Join("/srv/tabularium", "logs", "land") || *l.Antispam || l.MaxSignatures != 8 {
 		t.Fatalf("parsed %+v", l)
 	}
 
@@ -46,6 +47,7 @@ logs:
 		"bad duration":      "logs: [{name: land, registry: land, checkpoint_interval: soon}]",
 		"origin with space": "logs: [{name: land, registry: land, origin: 'a b'}]",
 		"not yaml":          "{{{",
+		"signatures":        "logs: [{name: land, registry: land, max_signatures: -1}]",
 	}
 	for name, y := range bad {
 		t.Run(name, func(t *testing.T) {

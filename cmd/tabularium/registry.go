@@ -72,7 +72,7 @@ func openRegistry(ctx context.Context, cfg Config, lc LogConfig, l *engine.Log, 
 	if err != nil {
 		return nil, nil, err
 	}
-	ropts := registry.Options{Logger: logger.With("log", lc.Name)}
+	ropts := registry.Options{Logger: logger.With("log", lc.Name), MaxSignatures: lc.MaxSignatures}
 	var reg *registry.Registry
 	if lc.Storage.Kind == "s3" {
 		// Other front ends write this log and this index too.

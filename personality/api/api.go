@@ -104,6 +104,16 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, reg *registry.R
 		writeJSON(w, http.StatusNotFound, ErrorResponse{Code: rules.CodeUnknownObject, Message: "no object " + r.PathValue("id") + " in this registry"})
 		return
 	}
+	// A vaccination certificate's status is derived from its batch: a
+	// recall writes the batch only.
+	if b := rules.BatchOf(obj); b != "" {
+		batch, err := reg.Object(b)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		obj.Status = rules.CertificateStatus(obj, batch)
+	}
 	writeJSON(w, http.StatusOK, obj)
 }
 

@@ -20,6 +20,9 @@ type Entry struct {
 	Hash    [32]byte    // SHA-256 of Raw; the next entry of the object names it in Prev
 	Payload *Payload    // the decoded payload
 	Signers []PublicKey // the keys that signed, in signature order, distinct
+
+	msg      *cose.SignMessage // the decoded message, kept by Decode for Verify
+	verified bool
 }
 
 // Hash returns the entry hash of raw COSE bytes: SHA-256 over all of them.
@@ -31,18 +34,53 @@ func IsSigned(b []byte) bool { return bytes.HasPrefix(b, []byte{0xd8, 0x62}) }
 
 // Parse decodes raw strictly and verifies every signature on it. It returns
 // ErrTooLarge, ErrMalformed or ErrBadSignature (wrapped) on refusal.
-func Parse(raw []byte) (*Entry, error) { return parse(raw, true) }
+func Parse(raw []byte) (*Entry, error) { return parse(raw, true, 0) }
+
+// Decode decodes raw as strictly as Parse does but verifies no signature yet:
+// it is the first half of Parse, for a server that judges an entry's signers
+// against its state before it spends any cryptography on them (see Verify).
+// An entry with more than maxSignatures signatures (0: no limit but MaxSize)
+// is refused with ErrTooManySignatures before any key is even parsed.
+func Decode(raw []byte, maxSignatures int) (*Entry, error) {
+	return parse(raw, false, maxSignatures)
+}
+
+// Verify checks every signature of an entry from Decode, once; on an entry
+// from Parse it does nothing. It returns ErrBadSignature (wrapped) if one does
+// not verify.
+func (e *Entry) Verify() error {
+	if e.verified {
+		return nil
+	}
+	if e.msg == nil {
+		return fmt.Errorf("%w: the entry was not decoded by Decode", ErrMalformed)
+	}
+	for i, sig := range e.msg.Signatures {
+		if _, err := verify(e.msg, sig, true); err != nil {
+			return fmt.Errorf("signature %d: %w", i, err)
+		}
+	}
+	e.verified, e.msg = true, nil
+	return nil
+}
 
 // ParseUnverified decodes raw as strictly as Parse does, but does not check
 // the signatures: Signers are the key ids of well-formed signatures. It is
 // for entries read back from the log by its own server, which verified them
 // before it logged them (the certificate issuer); whoever receives what it
 // builds verifies the signatures again. Everyone else calls Parse.
-func ParseUnverified(raw []byte) (*Entry, error) { return parse(raw, false) }
+func ParseUnverified(raw []byte) (*Entry, error) { return parse(raw, false, 0) }
 
-func parse(raw []byte, check bool) (*Entry, error) {
+func parse(raw []byte, check bool, maxSignatures int) (*Entry, error) {
 	if len(raw) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), MaxSize)
+	}
+	if maxSignatures > 0 {
+		// Count from the framing first: decoding every signature's headers
+		// costs more than the cap is meant to bound.
+		if n, ok := countSignatures(raw); ok && n > uint64(maxSignatures) {
+			return nil, fmt.Errorf("%w: %d signatures, limit %d", ErrTooManySignatures, n, maxSignatures)
+		}
 	}
 	msg, err := decodeMessage(raw)
 	if err != nil {
@@ -52,7 +90,13 @@ func parse(raw []byte, check bool) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{Raw: raw, Hash: Hash(raw), Payload: p}
+	if maxSignatures > 0 && len(msg.Signatures) > maxSignatures {
+		return nil, fmt.Errorf("%w: %d signatures, limit %d", ErrTooManySignatures, len(msg.Signatures), maxSignatures)
+	}
+	e := &Entry{Raw: raw, Hash: Hash(raw), Payload: p, verified: check}
+	if !check {
+		e.msg = msg
+	}
 	seen := map[PublicKey]bool{}
 	for i, sig := range msg.Signatures {
 		key, err := verify(msg, sig, check)

@@ -3,6 +3,7 @@ package entry
 import (
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // Entry types. The prefix before the dot is the family: role and key entries are
@@ -75,9 +76,15 @@ type LiftFields struct {
 }
 
 // CourtOrderFields name the log index of the entry that began the owner set the
-// court restores (land.court-order).
+// court restores (land.court-order), and what becomes of every encumbrance —
+// pledge or arrest, by its number — that was created after that entry and
+// still stands: Keep lists those that stand on, Void those the order lifts.
+// The rules refuse an order that leaves a standing one unstated. Both lists
+// are strictly increasing and disjoint; an empty list is omitted.
 type CourtOrderFields struct {
-	Restore uint64 `cbor:"restore" json:"restore"`
+	Restore uint64   `cbor:"restore" json:"restore"`
+	Keep    []uint64 `cbor:"keep,omitempty" json:"keep,omitempty"`
+	Void    []uint64 `cbor:"void,omitempty" json:"void,omitempty"`
 }
 
 // HolderFields name the holder of a credential (diploma.issue).
@@ -173,7 +180,33 @@ func (f *RoleFields) check() error {
 	return checkKey("role holder", f.Holder)
 }
 
-func (f *KeyFields) check() error      { return checkKey("new key", f.New) }
+func (f *KeyFields) check() error { return checkKey("new key", f.New) }
+
+func (f *CourtOrderFields) check() error {
+	if err := increasing("keep", f.Keep); err != nil {
+		return err
+	}
+	if err := increasing("void", f.Void); err != nil {
+		return err
+	}
+	for _, n := range f.Keep {
+		if _, found := slices.BinarySearch(f.Void, n); found {
+			return fmt.Errorf("%w: encumbrance %d is both kept and voided", ErrMalformed, n)
+		}
+	}
+	return nil
+}
+
+// increasing refuses a list of encumbrance numbers that is not strictly
+// increasing: each number once, in one canonical order.
+func increasing(what string, ns []uint64) error {
+	for i := 1; i < len(ns); i++ {
+		if ns[i] <= ns[i-1] {
+			return fmt.Errorf("%w: %s must list encumbrance numbers once each, in increasing order", ErrMalformed, what)
+		}
+	}
+	return nil
+}
 func (f *OwnersFields) check() error   { return checkShares("owners", f.Owners) }
 func (f *TransferFields) check() error { return checkShares("buyers", f.Buyers) }
 func (f *PledgeFields) check() error   { return checkKey("pledgee", f.Pledgee) }

@@ -19,6 +19,24 @@ func FuzzParseEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Parse(b)
 		u, uerr := ParseUnverified(b)
+		// The framing count agrees with the decoder on every message the
+		// decoder accepts.
+		if u != nil {
+			if n, ok := countSignatures(b); !ok || n != uint64(len(u.Signers)) {
+				t.Fatalf("framing says %d signatures (ok %v), the decoder %d", n, ok, len(u.Signers))
+			}
+		}
+		// Decode then Verify is Parse in two halves.
+		if d, derr := Decode(b, 0); (derr == nil) != (uerr == nil) {
+			t.Fatalf("Decode: %v; ParseUnverified: %v", derr, uerr)
+		} else if derr == nil {
+			if verr := d.Verify(); (verr == nil) != (err == nil) {
+				t.Fatalf("Decode+Verify: %v; Parse: %v", verr, err)
+			}
+			if d2, cerr := Decode(b, 1); len(d.Signers) > 1 && !errors.Is(cerr, ErrTooManySignatures) || len(d.Signers) <= 1 && (cerr != nil || len(d2.Signers) != len(d.Signers)) {
+				t.Fatalf("Decode with a cap of 1 on %d signers: %v", len(d.Signers), cerr)
+			}
+		}
 		// ParseUnverified refuses nothing Parse accepts, and everything Parse
 		// refuses for a reason other than a signature that does not verify.
 		if (uerr != nil && err == nil) || (err != nil && !errors.Is(err, ErrBadSignature) && uerr == nil) {

@@ -13,7 +13,8 @@ import (
 // its verdict not yet given.
 type item struct {
 	e      *entry.Entry
-	index  uint64 // the index it was judged at
+	pre    *refusal // the precheck's refusal, to confirm where e is judged (shared)
+	index  uint64   // the index it was judged at
 	ch     *rules.Changes
 	future engine.Future
 
@@ -68,7 +69,8 @@ func (o overlay) Object(id string) (*rules.Object, error) {
 // enqueue is the serialisation point: it judges e at the next expected index
 // against the overlay and, if the rules accept it, hands it to the log and
 // records it as pending.
-func (r *Registry) enqueue(ctx context.Context, e *entry.Entry) (*item, error) {
+// A precheck refusal (pre) is confirmed there first.
+func (r *Registry) enqueue(ctx context.Context, e *entry.Entry, pre *refusal) (*item, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.dirty {
@@ -88,6 +90,12 @@ func (r *Registry) enqueue(ctx context.Context, e *entry.Entry) (*item, error) {
 		r.mu.Lock()
 		if r.dirty && r.resumed == nil {
 			return nil, fmt.Errorf("registry %s cannot follow its log: %w", r.cfg.Log, r.lastErr)
+		}
+	}
+	if pre != nil {
+		inOverlay := func(id string) bool { _, ok := r.overlay[id]; return ok }
+		if rerr := confirm(&r.cfg, overlay{r}, e, pre, r.gen.Load() == pre.version, inOverlay); rerr != nil {
+			return nil, rerr
 		}
 	}
 	ch, rerr := rules.Apply(&r.cfg, overlay{r}, r.meta, e, r.meta.Size)
@@ -176,6 +184,7 @@ func (r *Registry) commitGroup(group []*item) {
 		return
 	}
 	r.mu.Lock()
+	r.gen.Add(1)
 	r.queue = r.queue[len(group):]
 	for _, it := range group {
 		for _, o := range it.ch.Objects {

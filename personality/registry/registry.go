@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tlog "github.com/tabularium/tabularium/log"
@@ -32,6 +33,11 @@ type Log interface {
 	ReadEntries(ctx context.Context, from, to uint64, fn func(index uint64, data []byte) error) error
 }
 
+// DefaultMaxSignatures is the default of Options.MaxSignatures: twice what the
+// busiest entry of the land registry needs (a transfer between two co-owners
+// and two buyers with a notary and two pledgees has seven).
+const DefaultMaxSignatures = 16
+
 // Options tune a registry. The zero value selects the defaults.
 type Options struct {
 	// MaxFutureSkew is how far ahead of the server clock an entry's time may be
@@ -48,6 +54,11 @@ type Options struct {
 	// MaxGroup is the most entries committed to the state index in one
 	// transaction (default 1024).
 	MaxGroup int
+	// MaxSignatures is the most signatures an entry may carry (default
+	// DefaultMaxSignatures); Submit refuses one with more before it verifies
+	// any. It is an admission limit, not a rule: entries already in the log
+	// are replayed whatever it is, so it may change at any time.
+	MaxSignatures int
 	// Logger receives resyncs and their failures; nil discards.
 	Logger *slog.Logger
 }
@@ -67,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 1024
+	}
+	if o.MaxSignatures <= 0 {
+		o.MaxSignatures = DefaultMaxSignatures
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -102,6 +116,10 @@ type Registry struct {
 	// shared, if set, replaces the pipeline: the log and the index have
 	// other writers (OpenShared).
 	shared *shared
+
+	// gen counts the changes of the state index under the overlay (group
+	// commits and resyncs); it changes with r.mu held. See precheck.
+	gen atomic.Uint64
 }
 
 // Open returns a registry over log and store, after catching the store up with
@@ -151,9 +169,12 @@ var ErrRejectedOnReplay = errors.New("appended, but refused at its position in t
 // If ctx ends after the entry was handed to the log, Submit returns ctx's error
 // but the entry is still sequenced and judged.
 func (r *Registry) Submit(ctx context.Context, raw []byte, wait bool) (*Receipt, error) {
-	// State-independent work, outside the serialisation point: parsing and
+	// Outside the serialisation point: decoding, then the entry's
+	// authorisation against the state index — before any cryptography, so
+	// that an entry no signature could make acceptable (throwaway signers,
+	// a rotation of a key with no standing) costs no verification — and then
 	// verifying every signature.
-	e, err := entry.Parse(raw)
+	e, err := entry.Decode(raw, r.opts.MaxSignatures)
 	if err != nil {
 		return nil, rules.FromParse(err)
 	}
@@ -161,11 +182,17 @@ func (r *Registry) Submit(ctx context.Context, raw []byte, wait bool) (*Receipt,
 		return nil, &rules.Error{Code: rules.CodeTimeInFuture, Class: rules.ClassMalformed,
 			Message: fmt.Sprintf("the entry's time %d is more than %s ahead of the server's clock; check the signers' clocks", e.Payload.Time, r.opts.MaxFutureSkew)}
 	}
+	pre := r.precheck(e)
+	if pre == nil {
+		if err := e.Verify(); err != nil {
+			return nil, rules.FromParse(err)
+		}
+	}
 	var it *item
 	if r.shared != nil {
-		it, err = r.shared.submit(ctx, e)
+		it, err = r.shared.submit(ctx, e, pre)
 	} else {
-		it, err = r.enqueue(ctx, e)
+		it, err = r.enqueue(ctx, e, pre)
 	}
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ func (r *Registry) resync(items []*item) bool {
 		answers, err = r.answers(items, out, verdicts)
 	}
 	r.mu.Lock()
+	r.gen.Add(1) // the replay wrote the index
 	if err != nil {
 		r.lastErr = err
 		r.running = false

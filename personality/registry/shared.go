@@ -67,9 +67,9 @@ func OpenShared(ctx context.Context, cfg rules.Config, log SharedLog, store *sta
 	return r, nil
 }
 
-// submit queues e for the next group.
-func (s *shared) submit(ctx context.Context, e *entry.Entry) (*item, error) {
-	it := &item{e: e, done: make(chan struct{})}
+// submit queues e for the next group, with its precheck refusal if any.
+func (s *shared) submit(ctx context.Context, e *entry.Entry, pre *refusal) (*item, error) {
+	it := &item{e: e, pre: pre, done: make(chan struct{})}
 	select {
 	case s.in <- it:
 		return it, nil
@@ -146,8 +146,16 @@ func (s *shared) round(group []*item) {
 // log, and returns them.
 func (s *shared) judge(meta rules.Meta, group []*item) []*item {
 	ov := groupOverlay{objects: map[string]*rules.Object{}, store: s.r.store}
+	start := meta.Size
+	inGroup := func(id string) bool { _, ok := ov.objects[id]; return ok }
 	var enqueued []*item
 	for _, it := range group {
+		if it.pre != nil {
+			if rerr := confirm(&s.r.cfg, ov, it.e, it.pre, it.pre.version == start, inGroup); rerr != nil {
+				it.answer(nil, rerr)
+				continue
+			}
+		}
 		ch, rerr := rules.Apply(&s.r.cfg, ov, meta, it.e, meta.Size)
 		if rerr != nil {
 			it.answer(nil, rerr)

@@ -24,9 +24,11 @@ func init() {
 
 	key := handler{object: keyObjectRE, example: "key/<old key>", creates: true}
 	rotate, recover, cancel, complete := key, key, key, key
-	rotate.apply, recover.apply = applyRotate, applyRecover
+	rotate.authorize, rotate.apply = authorizeRotate, applyRotate
+	recover.authorize, recover.apply = authorizeRecover, applyRecover
 	recover.needs = needsOf(Need{Roles: []string{RoleRegistrar}}, Need{Roles: []string{RoleCourt}})
-	cancel.apply, complete.apply = applyRecoverCancel, applyRecoverComplete
+	cancel.authorize, cancel.apply = authorizeRecoverCancel, applyRecoverCancel
+	complete.authorize, complete.apply = authorizeRecoverComplete, applyRecoverComplete
 	cancel.creates, complete.creates = false, false
 	handlers[entry.TypeKeyRotate] = rotate
 	handlers[entry.TypeKeyRecover] = recover
@@ -62,7 +64,7 @@ func applyGrant(c *applyCtx, obj *Object) *Error {
 		return err
 	}
 	obj.Status, obj.Role, obj.Holder = StatusActive, f.Role, f.Holder
-	return nil
+	return c.adjust(f.Holder, asRole, +1)
 }
 
 func applyRevoke(c *applyCtx, obj *Object) *Error {
@@ -74,13 +76,13 @@ func applyRevoke(c *applyCtx, obj *Object) *Error {
 		return conflict(CodeRoleNotActive, "%s does not hold the role %s; nothing to revoke", f.Holder, f.Role)
 	}
 	obj.Status = StatusRevoked
-	return nil
+	return c.adjust(f.Holder, asRole, -1)
 }
 
 // oldKey returns the key an entry on a key object is about.
-func oldKey(obj *Object) entry.PublicKey {
-	return entry.PublicKey(strings.TrimPrefix(obj.ID, "key/"))
-}
+func oldKey(obj *Object) entry.PublicKey { return keyOf(obj.ID) }
+
+func keyOf(id string) entry.PublicKey { return entry.PublicKey(strings.TrimPrefix(id, "key/")) }
 
 // replaceKey moves the identity of obj's key to f.New: the old key acts for no
 // one any more, and the new key acts for it and for all its predecessors.
@@ -92,8 +94,10 @@ func replaceKey(c *applyCtx, obj *Object, nk entry.PublicKey, status string) *Er
 	if next != nil || nk == oldKey(obj) {
 		return conflict(CodeKeyInUse, "key %s has been used before; generate a fresh key", nk)
 	}
-	next = &Object{ID: keyObject(nk), Status: StatusActive}
+	next = c.create(keyObject(nk), StatusActive)
 	next.Predecessors = append(append(next.Predecessors, obj.Predecessors...), oldKey(obj))
+	// The party's standing moves with its identity.
+	next.Standing, obj.Standing = obj.Standing, nil
 	obj.Status, obj.Successor, obj.Recovery = status, nk, nil
 	c.put(next)
 	return nil
@@ -106,38 +110,62 @@ func notReplaced(obj *Object) *Error {
 	return nil
 }
 
+// authorizeRotate: the old key signs itself (the owner's consent), the new
+// key signs (possession), and the old key has standing.
+func authorizeRotate(c *applyCtx, obj *Object) *Error {
+	old := keyOf(c.p.Object)
+	if obj != nil {
+		if err := notReplaced(obj); err != nil {
+			return err
+		}
+	}
+	if c.acts[old] != old {
+		return forbidden(CodeMissingSignature, "a rotation must be signed by the old key %s itself", old)
+	}
+	if err := c.requireSigned("the new key", fieldsOf[entry.KeyFields](c).New); err != nil {
+		return err
+	}
+	return c.requireStanding(old, obj)
+}
+
 func applyRotate(c *applyCtx, obj *Object) *Error {
-	f := fieldsOf[entry.KeyFields](c)
-	if err := notReplaced(obj); err != nil {
+	return replaceKey(c, obj, fieldsOf[entry.KeyFields](c).New, StatusRotated)
+}
+
+// authorizeRecover: a registrar and a court, two different parties, and a
+// lost key with standing.
+func authorizeRecover(c *applyCtx, obj *Object) *Error {
+	if obj != nil {
+		if err := notReplaced(obj); err != nil {
+			return err
+		}
+	}
+	regs, err := c.holders(RoleRegistrar)
+	if err != nil {
 		return err
 	}
-	// The old key proves the owner's consent, the new one possession.
-	if c.acts[oldKey(obj)] != oldKey(obj) {
-		return forbidden(CodeMissingSignature, "a rotation must be signed by the old key %s itself", oldKey(obj))
-	}
-	if err := c.requireSigned("the new key", f.New); err != nil {
+	courts, err := c.holders(RoleCourt)
+	if err != nil {
 		return err
 	}
-	return replaceKey(c, obj, f.New, StatusRotated)
+	for _, r := range regs {
+		for _, q := range courts {
+			if c.acts[r] != c.acts[q] {
+				return c.requireStanding(keyOf(c.p.Object), obj)
+			}
+		}
+	}
+	return forbidden(CodeSameParty, "a key recovery needs a registrar and a court that are two different parties; %s signs as both: have another registrar or court sign", c.acts[regs[0]])
 }
 
 func applyRecover(c *applyCtx, obj *Object) *Error {
 	f := fieldsOf[entry.KeyFields](c)
-	if err := notReplaced(obj); err != nil {
-		return err
-	}
 	if obj.Recovery != nil {
 		return conflict(CodeRecoveryPending, "a recovery of %s to %s is already pending", oldKey(obj), obj.Recovery.New)
 	}
-	if err := c.requireNeed(0); err != nil {
-		return err
-	}
-	if err := c.requireNeed(1); err != nil {
-		return err
-	}
 	if k, err := c.get(keyObject(f.New)); err != nil {
 		return err
-	} else if k != nil {
+	} else if k != nil || f.New == oldKey(obj) {
 		return conflict(CodeKeyInUse, "key %s has been used before; generate a fresh key", f.New)
 	}
 	obj.Status = StatusPending
@@ -145,12 +173,25 @@ func applyRecover(c *applyCtx, obj *Object) *Error {
 	return nil
 }
 
+// authorizeRecoverCancel: only the lost key itself cancels its recovery.
+func authorizeRecoverCancel(c *applyCtx, _ *Object) *Error {
+	if old := keyOf(c.p.Object); c.acts[old] != old {
+		return forbidden(CodeMissingSignature, "only the key %s itself can cancel its recovery", old)
+	}
+	return nil
+}
+
+// authorizeRecoverComplete: only the recovering key completes the recovery.
+func authorizeRecoverComplete(c *applyCtx, obj *Object) *Error {
+	if obj == nil || obj.Recovery == nil {
+		return conflict(CodeNoRecovery, "no recovery of %s is pending", keyOf(c.p.Object))
+	}
+	return c.requireSigned("the recovering key", obj.Recovery.New)
+}
+
 func applyRecoverCancel(c *applyCtx, obj *Object) *Error {
 	if obj.Recovery == nil {
 		return conflict(CodeNoRecovery, "no recovery of %s is pending", oldKey(obj))
-	}
-	if c.acts[oldKey(obj)] != oldKey(obj) {
-		return forbidden(CodeMissingSignature, "only the key %s itself can cancel its recovery", oldKey(obj))
 	}
 	obj.Status, obj.Recovery = StatusActive, nil
 	return nil
@@ -163,9 +204,6 @@ func applyRecoverComplete(c *applyCtx, obj *Object) *Error {
 	}
 	if c.time < r.EffectiveAt {
 		return conflict(CodeRecoveryWaiting, "the recovery of %s takes effect at log time %d, %d seconds from now; submit again then", oldKey(obj), r.EffectiveAt, r.EffectiveAt-c.time)
-	}
-	if err := c.requireSigned("the recovering key", r.New); err != nil {
-		return err
 	}
 	return replaceKey(c, obj, r.New, StatusRecovered)
 }

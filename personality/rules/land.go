@@ -18,8 +18,12 @@ func init() {
 	register.createOnly = true
 	handlers[entry.TypeLandRegister] = register
 	handlers[entry.TypeLandTransfer] = land(false, applyTransfer, needsOf(role(RoleNotary, RoleRegistrar)))
-	handlers[entry.TypeLandPledge] = land(false, applyPledge, pledgeNeeds)
-	handlers[entry.TypeLandRelease] = land(false, applyRelease, nil)
+	pledge := land(false, applyPledge, pledgeNeeds)
+	pledge.authorize = authorizePledge
+	handlers[entry.TypeLandPledge] = pledge
+	release := land(false, applyRelease, nil)
+	release.authorize = authorizeRelease
+	handlers[entry.TypeLandRelease] = release
 	handlers[entry.TypeLandArrest] = land(false, applyArrest, court, "order")
 	handlers[entry.TypeLandLift] = land(false, applyLift, court, "order")
 	handlers[entry.TypeLandCourtOrder] = land(false, applyCourtOrder, court, "order")
@@ -66,22 +70,24 @@ func notArrested(obj *Object) *Error {
 	return nil
 }
 
-func setOwners(c *applyCtx, obj *Object, owners []entry.Share) {
+// setOwners makes owners the object's owner set, from this entry, and moves
+// the owners' standing with it.
+func setOwners(c *applyCtx, obj *Object, owners []entry.Share) *Error {
+	if err := c.adjustAll(keysOf(obj.Owners), asOwner, -1); err != nil {
+		return err
+	}
 	obj.Owners = append([]entry.Share(nil), owners...)
 	obj.OwnerSets = append(obj.OwnerSets, OwnerSet{Since: c.index, Owners: obj.Owners})
+	return c.adjustAll(keysOf(owners), asOwner, +1)
 }
 
 func applyRegister(c *applyCtx, obj *Object) *Error {
-	if err := c.requireNeed(0); err != nil {
-		return err
-	}
 	f := fieldsOf[entry.OwnersFields](c)
 	if err := checkShares(c, "owners", f.Owners); err != nil {
 		return err
 	}
 	obj.Status, obj.Docs = StatusRecorded, c.p.Docs
-	setOwners(c, obj, f.Owners)
-	return nil
+	return setOwners(c, obj, f.Owners)
 }
 
 func applyTransfer(c *applyCtx, obj *Object) *Error {
@@ -103,10 +109,24 @@ func applyTransfer(c *applyCtx, obj *Object) *Error {
 			return conflict(CodePledgeStanding, "pledge %d to %s stands on %s; the pledgee must co-sign the transfer or release the pledge first", p.Number, p.Pledgee, obj.ID)
 		}
 	}
-	if err := c.requireNeed(0); err != nil {
+	return setOwners(c, obj, f.Buyers)
+}
+
+// authorizePledge: the pledgee names its current key, signs, and is a bank
+// (itself or through the key it replaced).
+func authorizePledge(c *applyCtx, _ *Object) *Error {
+	bank := c.needs[0]
+	if err := c.current("the pledgee", bank.Key); err != nil {
 		return err
 	}
-	setOwners(c, obj, f.Buyers)
+	if err := c.requireSigned("the pledgee", bank.Key); err != nil {
+		return err
+	}
+	if ok, err := c.holdsAsParty(bank.Key, bank.Roles[0]); err != nil {
+		return err
+	} else if !ok {
+		return forbidden(CodeNotBank, "the pledgee %s does not hold the role %s; only a bank can take a pledge", bank.Key, bank.Roles[0])
+	}
 	return nil
 }
 
@@ -118,45 +138,44 @@ func applyPledge(c *applyCtx, obj *Object) *Error {
 	if err := c.requireSigned("current owner", keysOf(obj.Owners)...); err != nil {
 		return err
 	}
-	if err := c.requireSigned("the pledgee", f.Pledgee); err != nil {
-		return err
-	}
-	bank := c.needs[0]
-	if ok, err := c.holds(bank.Key, bank.Roles[0]); err != nil {
-		return err
-	} else if !ok {
-		return forbidden(CodeNotBank, "the pledgee %s does not hold the role %s; only a bank can take a pledge", bank.Key, bank.Roles[0])
-	}
-	if err := c.requireNeed(1); err != nil {
-		return err
-	}
 	obj.Counter++
 	obj.Pledges = append(obj.Pledges, Pledge{Number: obj.Counter, Rank: uint64(len(obj.Pledges) + 1), Pledgee: f.Pledgee, Index: c.index})
-	return nil
+	return c.adjust(f.Pledgee, asPledgee, +1)
+}
+
+// authorizeRelease: only the pledgee releases its pledge.
+func authorizeRelease(c *applyCtx, obj *Object) *Error {
+	f := fieldsOf[entry.ReleaseFields](c)
+	if obj != nil {
+		for _, p := range obj.Pledges {
+			if p.Number == f.Pledge {
+				return c.requireSigned("the pledgee", p.Pledgee)
+			}
+		}
+	}
+	return conflict(CodeUnknownPledge, "no pledge number %d stands on %s", f.Pledge, c.p.Object)
 }
 
 func applyRelease(c *applyCtx, obj *Object) *Error {
 	f := fieldsOf[entry.ReleaseFields](c)
 	for i, p := range obj.Pledges {
-		if p.Number != f.Pledge {
-			continue
+		if p.Number == f.Pledge {
+			removePledge(obj, i)
+			return c.adjust(p.Pledgee, asPledgee, -1)
 		}
-		if err := c.requireSigned("the pledgee", p.Pledgee); err != nil {
-			return err
-		}
-		obj.Pledges = append(obj.Pledges[:i:i], obj.Pledges[i+1:]...)
-		for j := range obj.Pledges {
-			obj.Pledges[j].Rank = uint64(j + 1)
-		}
-		return nil
 	}
 	return conflict(CodeUnknownPledge, "no pledge number %d stands on %s", f.Pledge, obj.ID)
 }
 
-func applyArrest(c *applyCtx, obj *Object) *Error {
-	if err := c.requireNeed(0); err != nil {
-		return err
+// removePledge removes the i-th standing pledge and ranks the others again.
+func removePledge(obj *Object, i int) {
+	obj.Pledges = append(obj.Pledges[:i:i], obj.Pledges[i+1:]...)
+	for j := range obj.Pledges {
+		obj.Pledges[j].Rank = uint64(j + 1)
 	}
+}
+
+func applyArrest(c *applyCtx, obj *Object) *Error {
 	order, _ := c.p.Doc("order")
 	obj.Counter++
 	obj.Arrests = append(obj.Arrests, Arrest{Number: obj.Counter, Index: c.index, Order: order.Hash})
@@ -164,9 +183,6 @@ func applyArrest(c *applyCtx, obj *Object) *Error {
 }
 
 func applyLift(c *applyCtx, obj *Object) *Error {
-	if err := c.requireNeed(0); err != nil {
-		return err
-	}
 	f := fieldsOf[entry.LiftFields](c)
 	for i, a := range obj.Arrests {
 		if a.Number == f.Arrest {
@@ -177,33 +193,90 @@ func applyLift(c *applyCtx, obj *Object) *Error {
 	return conflict(CodeUnknownArrest, "no arrest number %d stands on %s", f.Arrest, obj.ID)
 }
 
+// applyCourtOrder restores an earlier owner set. Every encumbrance created
+// after the entry that began it and still standing — pledges the voided
+// owners granted, arrests since — must be named by the order as kept or
+// voided; a voided one is lifted.
 func applyCourtOrder(c *applyCtx, obj *Object) *Error {
-	if err := c.requireNeed(0); err != nil {
-		return err
-	}
 	f := fieldsOf[entry.CourtOrderFields](c)
-	for _, s := range obj.OwnerSets {
-		if s.Since == f.Restore {
-			setOwners(c, obj, s.Owners)
+	var restored *OwnerSet
+	for i := range obj.OwnerSets {
+		if obj.OwnerSets[i].Since == f.Restore {
+			restored = &obj.OwnerSets[i]
+			break
+		}
+	}
+	if restored == nil {
+		return conflict(CodeUnknownOwnerSet, "no owner set of %s began at entry %d; name the index of an entry listed in owner_sets", obj.ID, f.Restore)
+	}
+	fate := map[uint64]bool{} // number -> kept
+	for _, n := range f.Keep {
+		fate[n] = true
+	}
+	for _, n := range f.Void {
+		fate[n] = false
+	}
+	since := map[uint64]bool{}
+	var unstated []uint64
+	for _, e := range encumbrances(obj) {
+		if e.index <= f.Restore {
+			continue
+		}
+		since[e.number] = true
+		if _, ok := fate[e.number]; !ok {
+			unstated = append(unstated, e.number)
+		}
+	}
+	if len(unstated) > 0 {
+		return conflict(CodeUnstatedEncumbrance, "encumbrances %v of %s were created after entry %d and still stand; the order must keep or void each of them (keep, void)", unstated, obj.ID, f.Restore)
+	}
+	for _, n := range append(append([]uint64(nil), f.Keep...), f.Void...) {
+		if !since[n] {
+			return conflict(CodeUnknownEncumbrance, "no pledge or arrest number %d created after entry %d stands on %s; name only those", n, f.Restore, obj.ID)
+		}
+	}
+	for _, n := range f.Void {
+		if err := voidEncumbrance(c, obj, n); err != nil {
+			return err
+		}
+	}
+	return setOwners(c, obj, restored.Owners)
+}
+
+type encumbrance struct{ number, index uint64 }
+
+// encumbrances lists the standing pledges and arrests (their numbers share
+// one counter).
+func encumbrances(obj *Object) []encumbrance {
+	var out []encumbrance
+	for _, p := range obj.Pledges {
+		out = append(out, encumbrance{p.Number, p.Index})
+	}
+	for _, a := range obj.Arrests {
+		out = append(out, encumbrance{a.Number, a.Index})
+	}
+	return out
+}
+
+func voidEncumbrance(c *applyCtx, obj *Object, n uint64) *Error {
+	for i, p := range obj.Pledges {
+		if p.Number == n {
+			removePledge(obj, i)
+			return c.adjust(p.Pledgee, asPledgee, -1)
+		}
+	}
+	for i, a := range obj.Arrests {
+		if a.Number == n {
+			obj.Arrests = append(obj.Arrests[:i:i], obj.Arrests[i+1:]...)
 			return nil
 		}
 	}
-	return conflict(CodeUnknownOwnerSet, "no owner set of %s began at entry %d; name the index of an entry listed in owner_sets", obj.ID, f.Restore)
+	return nil
 }
 
+// applyCorrect corrects a record's documents; Apply has checked the four eyes
+// (two different registrars).
 func applyCorrect(c *applyCtx, obj *Object) *Error {
-	need := c.needs[0]
-	regs, err := c.holders(need.Roles[0])
-	if err != nil {
-		return err
-	}
-	signers := map[entry.PublicKey]bool{}
-	for _, r := range regs {
-		signers[c.acts[r]] = true
-	}
-	if len(signers) < need.Count() {
-		return forbidden(CodeFourEyes, "a correction needs the signatures of %d different registrars; it has %d", need.Count(), len(signers))
-	}
 	f := fieldsOf[entry.OwnersFields](c)
 	if !sameShares(f.Owners, obj.Owners) {
 		return conflict(CodeOwnersChanged, "a correction may not change the owners of %s; list the current owners unchanged, or ask a court for an order", obj.ID)

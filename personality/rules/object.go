@@ -14,6 +14,14 @@ import (
 //
 // Its canonical encoding (EncodeObject) is core deterministic CBOR, so that equal
 // states have equal bytes and can be committed to a verifiable map.
+//
+// Some objects are also written as bookkeeping by entries about other objects
+// (a key's Standing, a batch on its first certificate): such a write leaves
+// Latest, Hash and History alone, so an object that no entry of its own has
+// changed has an empty Hash and History, and the first entry about it names
+// no prev. A batch's certificates are not listed in it (RecalledAt is the
+// index of the entry that recalled it); a certificate's status is derived
+// from its batch with CertificateStatus.
 type Object struct {
 	ID      string   `cbor:"id" json:"id"`
 	Status  string   `cbor:"status" json:"status"`
@@ -31,11 +39,12 @@ type Object struct {
 	Issuer       entry.PublicKey   `cbor:"issuer,omitempty" json:"issuer,omitempty"`
 	Holder       entry.PublicKey   `cbor:"holder,omitempty" json:"holder,omitempty"`
 	Batch        string            `cbor:"batch,omitempty" json:"batch,omitempty"`
-	Certificates []string          `cbor:"certificates,omitempty" json:"certificates,omitempty"`
+	RecalledAt   uint64            `cbor:"recalled_at,omitempty" json:"recalled_at,omitempty"`
 	Role         string            `cbor:"role,omitempty" json:"role,omitempty"`
 	Successor    entry.PublicKey   `cbor:"successor,omitempty" json:"successor,omitempty"`
 	Predecessors []entry.PublicKey `cbor:"predecessors,omitempty" json:"predecessors,omitempty"`
 	Recovery     *Recovery         `cbor:"recovery,omitempty" json:"recovery,omitempty"`
+	Standing     *Standing         `cbor:"standing,omitempty" json:"standing,omitempty"`
 }
 
 // OwnerSet is an owner set an object had, from the entry at index Since.

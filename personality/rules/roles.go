@@ -1,6 +1,10 @@
 package rules
 
-import "github.com/tabularium/tabularium/personality/entry"
+import (
+	"strings"
+
+	"github.com/tabularium/tabularium/personality/entry"
+)
 
 // Need is a role that the signers of an entry must hold, at the entry's
 // position in the log, for the rules to accept it. The rules check an entry's
@@ -11,7 +15,8 @@ type Need struct {
 	// log's root keys.
 	Roles []string
 	// Key, if set, is the key that must hold the role (the pledgee of a
-	// pledge); otherwise any signer may.
+	// pledge) — itself, or through a key it replaced by rotation or recovery,
+	// as a bank that rotated its key keeps its role; otherwise any signer may.
 	Key entry.PublicKey
 	// Signers is how many different signers must hold the role; 0 means 1.
 	Signers int
@@ -63,8 +68,25 @@ func pledgeNeeds(p *entry.Payload) []Need {
 	return []Need{{Roles: []string{RoleBank}, Key: f.Pledgee}, role(RoleRegistrar)}
 }
 
-// requireNeed refuses unless some signer holds one of the roles of the
-// entry's i-th need.
+// requireNeed refuses unless the signers hold the entry's i-th need: some
+// signer one of its roles, or Count different signers (four eyes).
 func (c *applyCtx) requireNeed(i int) *Error {
-	return c.requireRole(c.needs[i].Roles...)
+	n := c.needs[i]
+	if n.Count() == 1 {
+		return c.requireRole(n.Roles...)
+	}
+	signers := map[entry.PublicKey]bool{}
+	for _, r := range n.Roles {
+		h, err := c.holders(r)
+		if err != nil {
+			return err
+		}
+		for _, id := range h {
+			signers[c.acts[id]] = true
+		}
+	}
+	if len(signers) < n.Count() {
+		return forbidden(CodeFourEyes, "a %s entry needs the signatures of %d different keys holding the role %s; it has %d", c.p.Type, n.Count(), strings.Join(n.Roles, " or "), len(signers))
+	}
+	return nil
 }
